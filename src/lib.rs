@@ -1,6 +1,7 @@
 //! Ringside's core: a sans-IO SIP user agent and the models shared by the
 //! extension's parts. (Guide and drive-loop example: see the engine module once it lands.)
 
+pub mod codec;
 pub mod time;
 
 pub use time::Instant;
