@@ -4,6 +4,9 @@
 pub mod codec;
 pub mod auth;
 pub mod random;
+pub mod account;
+pub mod backoff;
+pub mod protocol;
 pub mod time;
 
 pub use time::Instant;
