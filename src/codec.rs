@@ -30,6 +30,9 @@
 //! assert!(text.contains("Content-Length: 0\r\n"));
 //! ```
 
+pub mod challenge;
+pub mod headers;
+
 use rsip::headers::{ToTypedHeader, UntypedHeader};
 use rsip::message::HasHeaders;
 use rsip::{Header, Method, SipMessage};
@@ -214,7 +217,9 @@ impl StartLine {
         let scheme = uri.split(':').next().unwrap_or("");
         let is_sip = scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips");
         if !is_sip && !scheme.eq_ignore_ascii_case("tel") {
-            return Err(CodecError::UnsupportedUriScheme(scheme.chars().take(40).collect()));
+            return Err(CodecError::UnsupportedUriScheme(
+                scheme.chars().take(40).collect(),
+            ));
         }
         // RFC 3261 §19.1.5: a SIP Request-URI never carries URI headers (escruri).
         if is_sip && uri.contains('?') {
@@ -241,7 +246,9 @@ fn check_version(version: &str) -> Result<(), CodecError> {
     if version.eq_ignore_ascii_case("SIP/2.0") {
         Ok(())
     } else if version.len() > 4 && version[..4].eq_ignore_ascii_case("SIP/") {
-        Err(CodecError::UnsupportedVersion(version.chars().take(20).collect()))
+        Err(CodecError::UnsupportedVersion(
+            version.chars().take(20).collect(),
+        ))
     } else {
         Err(CodecError::BadStartLine(version.chars().take(20).collect()))
     }
@@ -621,7 +628,10 @@ mod tests {
             ],
             "",
         );
-        assert_eq!(parse(&no_call_id), Err(CodecError::MissingHeader("Call-ID")));
+        assert_eq!(
+            parse(&no_call_id),
+            Err(CodecError::MissingHeader("Call-ID"))
+        );
         let mismatch = options(&[]).replace_all("CSeq: 7 OPTIONS", "CSeq: 7 INVITE");
         assert!(matches!(
             parse(&mismatch),
@@ -679,7 +689,10 @@ mod tests {
         let text = serialize(&parse(&bytes).unwrap());
         assert!(text.starts_with("SIP/2.0 200 OK\r\n"), "{text}");
         assert!(text.contains("\r\nCall-ID: abc@x\r\n"), "{text}");
-        assert!(text.contains("\r\nContent-Length: 5\r\n\r\nv=0\r\n"), "{text}");
+        assert!(
+            text.contains("\r\nContent-Length: 5\r\n\r\nv=0\r\n"),
+            "{text}"
+        );
         assert_eq!(parse(text.as_bytes()).unwrap().body(), b"v=0\r\n");
     }
 
