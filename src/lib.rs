@@ -2,6 +2,8 @@
 //! extension's parts. (Guide and drive-loop example: see the engine module once it lands.)
 
 pub mod codec;
+pub mod event;
+pub mod sdp;
 pub mod auth;
 pub mod random;
 pub mod account;
