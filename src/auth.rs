@@ -28,18 +28,6 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Parses the `algorithm` parameter (case-insensitive per RFC 7616 §3.3).
-    /// `None` for algorithms we cannot compute (e.g. SHA-512-256).
-    pub fn parse(token: &str) -> Option<Algorithm> {
-        match token.to_ascii_uppercase().as_str() {
-            "MD5" => Some(Algorithm::Md5),
-            "MD5-SESS" => Some(Algorithm::Md5Sess),
-            "SHA-256" => Some(Algorithm::Sha256),
-            "SHA-256-SESS" => Some(Algorithm::Sha256Sess),
-            _ => None,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::Md5 => "MD5",
@@ -85,29 +73,7 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Who asked: the registrar/UAS (401, `WWW-Authenticate` → `Authorization`)
-/// or a proxy (407, `Proxy-Authenticate` → `Proxy-Authorization`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChallengeOrigin {
-    Server,
-    Proxy,
-}
-
-impl ChallengeOrigin {
-    pub fn challenge_header(self) -> &'static str {
-        match self {
-            ChallengeOrigin::Server => "WWW-Authenticate",
-            ChallengeOrigin::Proxy => "Proxy-Authenticate",
-        }
-    }
-
-    pub fn credentials_header(self) -> &'static str {
-        match self {
-            ChallengeOrigin::Server => "Authorization",
-            ChallengeOrigin::Proxy => "Proxy-Authorization",
-        }
-    }
-}
+pub use crate::codec::challenge::{Challenge, ChallengeKind};
 
 /// Quality of protection we will use for one challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +84,7 @@ pub enum Qop {
     AuthInt,
 }
 
-/// One digest challenge we are able to answer.
+/// One digest challenge reduced to what we can answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestChallenge {
     pub realm: String,
@@ -127,117 +93,58 @@ pub struct DigestChallenge {
     pub algorithm: Algorithm,
     pub qop: Qop,
     pub stale: bool,
+    /// RFC 7616 §3.4.4: send H(username:realm) instead of the name.
+    pub userhash: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ChallengeError {
-    #[error("not a Digest challenge")]
-    NotDigest,
-    #[error("challenge lacks {0}")]
-    Missing(&'static str),
     #[error("unsupported digest algorithm {0}")]
     UnsupportedAlgorithm(String),
     #[error("unsupported qop {0}")]
     UnsupportedQop(String),
-    #[error("malformed challenge parameters")]
-    Malformed,
 }
 
-impl DigestChallenge {
-    /// Parses one `WWW-Authenticate` / `Proxy-Authenticate` value.
-    pub fn parse(value: &str) -> Result<DigestChallenge, ChallengeError> {
-        let value = value.trim_start();
-        let (scheme, rest) = value.split_once(char::is_whitespace).unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("Digest") {
-            return Err(ChallengeError::NotDigest);
-        }
-        let params = parse_auth_params(rest).ok_or(ChallengeError::Malformed)?;
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
+impl TryFrom<&Challenge> for DigestChallenge {
+    type Error = ChallengeError;
+
+    fn try_from(c: &Challenge) -> Result<Self, ChallengeError> {
+        use crate::codec::challenge::{Algorithm as A, Qop as Q};
+        let algorithm = match &c.algorithm {
+            A::Md5 => Algorithm::Md5,
+            A::Md5Sess => Algorithm::Md5Sess,
+            A::Sha256 => Algorithm::Sha256,
+            A::Sha256Sess => Algorithm::Sha256Sess,
+            A::Other(name) => return Err(ChallengeError::UnsupportedAlgorithm(name.clone())),
         };
-        let realm = get("realm").ok_or(ChallengeError::Missing("realm"))?;
-        let nonce = get("nonce").ok_or(ChallengeError::Missing("nonce"))?;
-        let algorithm = match get("algorithm") {
-            None => Algorithm::Md5,
-            Some(a) => Algorithm::parse(&a).ok_or(ChallengeError::UnsupportedAlgorithm(a))?,
+        // `auth` protects nothing less than we need and does not depend on
+        // the body surviving proxies byte for byte, so it wins over auth-int.
+        let qop = if c.qop.is_empty() {
+            Qop::None
+        } else if c.offers(&Q::Auth) {
+            Qop::Auth
+        } else if c.offers(&Q::AuthInt) {
+            Qop::AuthInt
+        } else {
+            let offered: Vec<&str> = c.qop.iter().map(Q::as_str).collect();
+            return Err(ChallengeError::UnsupportedQop(offered.join(",")));
         };
-        let qop = match get("qop") {
-            None => Qop::None,
-            Some(list) => {
-                let offered: Vec<&str> = list.split(',').map(str::trim).collect();
-                if offered.iter().any(|q| q.eq_ignore_ascii_case("auth")) {
-                    Qop::Auth
-                } else if offered.iter().any(|q| q.eq_ignore_ascii_case("auth-int")) {
-                    Qop::AuthInt
-                } else {
-                    return Err(ChallengeError::UnsupportedQop(list));
-                }
-            }
-        };
-        let stale = get("stale").is_some_and(|s| s.eq_ignore_ascii_case("true"));
         Ok(DigestChallenge {
-            realm,
-            nonce,
-            opaque: get("opaque"),
+            realm: c.realm.clone(),
+            nonce: c.nonce.clone(),
+            opaque: c.opaque.clone(),
             algorithm,
             qop,
-            stale,
+            stale: c.stale,
+            userhash: c.userhash,
         })
     }
 }
 
-/// `name=token` / `name="quoted"` pairs separated by commas (RFC 7235 §2.1).
-/// `None` on unbalanced quotes or a missing `=`; names are kept as sent.
-fn parse_auth_params(input: &str) -> Option<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut chars = input.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Some(out);
-        }
-        let mut name = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c.is_whitespace() {
-                break;
-            }
-            name.push(c);
-            chars.next();
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.next() != Some('=') || name.is_empty() {
-            return None;
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => value.push(chars.next()?),
-                    c => value.push(c),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' || c.is_whitespace() {
-                    break;
-                }
-                value.push(c);
-                chars.next();
-            }
-        }
-        out.push((name, value));
+fn credentials_header(kind: ChallengeKind) -> &'static str {
+    match kind {
+        ChallengeKind::Www => "Authorization",
+        ChallengeKind::Proxy => "Proxy-Authorization",
     }
 }
 
@@ -308,9 +215,16 @@ pub fn digest_response(challenge: &DigestChallenge, input: &DigestInput<'_>) -> 
 /// `challenge`.
 pub fn credentials_value(challenge: &DigestChallenge, input: &DigestInput<'_>) -> String {
     let response = digest_response(challenge, input);
+    let username = if challenge.userhash {
+        challenge
+            .algorithm
+            .hash(&format!("{}:{}", input.username, challenge.realm))
+    } else {
+        input.username.to_string()
+    };
     let mut v = format!(
         "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}",
-        quote_escape(input.username),
+        quote_escape(&username),
         quote_escape(&challenge.realm),
         quote_escape(&challenge.nonce),
         quote_escape(input.uri),
@@ -333,6 +247,9 @@ pub fn credentials_value(challenge: &DigestChallenge, input: &DigestInput<'_>) -
     if let Some(opaque) = &challenge.opaque {
         let _ = write!(v, ", opaque=\"{}\"", quote_escape(opaque));
     }
+    if challenge.userhash {
+        v.push_str(", userhash=true");
+    }
     v
 }
 
@@ -353,7 +270,7 @@ pub enum AuthError {
 
 #[derive(Debug, Clone)]
 struct Answerable {
-    origin: ChallengeOrigin,
+    kind: ChallengeKind,
     challenge: DigestChallenge,
     /// Nonce-count for this nonce (RFC 7616 §3.4: increments per use).
     nonce_count: u32,
@@ -365,8 +282,8 @@ struct Answerable {
 #[derive(Debug, Clone, Default)]
 pub struct DigestSession {
     answerable: Vec<Answerable>,
-    /// (origin, realm) challenged during the current logical request.
-    challenged: Vec<(ChallengeOrigin, String)>,
+    /// (header, realm) challenged during the current logical request.
+    challenged: Vec<(ChallengeKind, String)>,
     /// Nonces we sent during the current logical request.
     answered_nonces: Vec<String>,
 }
@@ -389,53 +306,53 @@ impl DigestSession {
         *self = Self::default();
     }
 
-    /// Takes the challenges of a 401/407 given as (origin, header value)
-    /// pairs. `Ok` means: send the request again with `authorize`.
-    pub fn handle_challenges<'a>(
+    /// Takes the challenges of a 401/407 (`codec::challenge::challenges`).
+    /// `Ok` means: send the request again with [`Self::authorize`].
+    pub fn handle_challenges(
         &mut self,
-        challenges: impl IntoIterator<Item = (ChallengeOrigin, &'a str)>,
+        challenges: &[(ChallengeKind, Challenge)],
     ) -> Result<(), AuthError> {
-        let mut best: Vec<(ChallengeOrigin, DigestChallenge)> = Vec::new();
-        for (origin, value) in challenges {
-            let Ok(c) = DigestChallenge::parse(value) else {
+        let mut best: Vec<(ChallengeKind, DigestChallenge)> = Vec::new();
+        for (kind, challenge) in challenges {
+            let Ok(c) = DigestChallenge::try_from(challenge) else {
                 continue;
             };
             match best
                 .iter_mut()
-                .find(|(o, b)| *o == origin && b.realm == c.realm)
+                .find(|(k, b)| k == kind && b.realm == c.realm)
             {
                 Some(slot) if c.algorithm.strength() > slot.1.algorithm.strength() => {
-                    *slot = (origin, c)
+                    *slot = (*kind, c)
                 }
                 Some(_) => {}
-                None => best.push((origin, c)),
+                None => best.push((*kind, c)),
             }
         }
         if best.is_empty() {
             return Err(AuthError::NoSupportedChallenge);
         }
-        for (origin, c) in &best {
+        for (kind, c) in &best {
             let again = self
                 .challenged
                 .iter()
-                .any(|(o, r)| o == origin && *r == c.realm);
+                .any(|(k, r)| k == kind && *r == c.realm);
             let fresh_stale = c.stale && !self.answered_nonces.contains(&c.nonce);
             if again && !fresh_stale {
                 return Err(AuthError::CredentialRejected);
             }
         }
-        for (origin, c) in best {
+        for (kind, c) in best {
             if !self
                 .challenged
                 .iter()
-                .any(|(o, r)| *o == origin && *r == c.realm)
+                .any(|(k, r)| *k == kind && *r == c.realm)
             {
-                self.challenged.push((origin, c.realm.clone()));
+                self.challenged.push((kind, c.realm.clone()));
             }
             self.answerable
-                .retain(|a| !(a.origin == origin && a.challenge.realm == c.realm));
+                .retain(|a| !(a.kind == kind && a.challenge.realm == c.realm));
             self.answerable.push(Answerable {
-                origin,
+                kind,
                 challenge: c,
                 nonce_count: 0,
             });
@@ -467,7 +384,7 @@ impl DigestSession {
                 nonce_count: a.nonce_count,
             };
             out.push((
-                a.origin.credentials_header(),
+                credentials_header(a.kind),
                 credentials_value(&a.challenge, &input),
             ));
             if !self.answered_nonces.contains(&a.challenge.nonce) {
@@ -494,9 +411,24 @@ mod tests {
         }
     }
 
+    /// The first challenge of a header value, reduced to what we answer.
+    fn digest(value: &str) -> Result<DigestChallenge, ChallengeError> {
+        let all = Challenge::parse_all(value).expect("test challenge parses");
+        DigestChallenge::try_from(&all[0])
+    }
+
+    fn www(value: &str) -> (ChallengeKind, Challenge) {
+        let mut all = Challenge::parse_all(value).expect("test challenge parses");
+        (ChallengeKind::Www, all.remove(0))
+    }
+
+    fn proxy(value: &str) -> (ChallengeKind, Challenge) {
+        (ChallengeKind::Proxy, www(value).1)
+    }
+
     #[test]
     fn rfc2617_section_3_5_md5_qop_auth() {
-        let c = DigestChallenge::parse(
+        let c = digest(
             r#"Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41""#,
         )
         .unwrap();
@@ -512,8 +444,7 @@ mod tests {
 
     #[test]
     fn rfc7616_section_3_9_1_md5() {
-        let c = DigestChallenge::parse(&format!("Digest algorithm=MD5, {RFC7616_CHALLENGE_TAIL}"))
-            .unwrap();
+        let c = digest(&format!("Digest algorithm=MD5, {RFC7616_CHALLENGE_TAIL}")).unwrap();
         assert_eq!(
             digest_response(&c, &input("Circle of Life", RFC7616_CNONCE)),
             "8ca523f5e9506fed4657c9700eebdbec"
@@ -522,7 +453,7 @@ mod tests {
 
     #[test]
     fn rfc7616_section_3_9_1_sha256() {
-        let c = DigestChallenge::parse(&format!(
+        let c = digest(&format!(
             "Digest algorithm=SHA-256, {RFC7616_CHALLENGE_TAIL}"
         ))
         .unwrap();
@@ -537,9 +468,7 @@ mod tests {
     fn sess_variants_hash_the_nonce_and_cnonce_into_ha1() {
         // RFC 7616 §3.4.2: HA1 = H(H(user:realm:pw):nonce:cnonce), computed by
         // hand here from the non-sess building blocks.
-        let c =
-            DigestChallenge::parse(r#"Digest realm="r", nonce="n", algorithm=MD5-sess, qop=auth"#)
-                .unwrap();
+        let c = digest(r#"Digest realm="r", nonce="n", algorithm=MD5-sess, qop=auth"#).unwrap();
         let i = DigestInput {
             username: "u",
             password: "p",
@@ -572,7 +501,7 @@ mod tests {
 
     #[test]
     fn rfc2069_form_without_qop_and_auth_int_hashes_the_body() {
-        let c = DigestChallenge::parse(r#"Digest realm="r", nonce="n""#).unwrap();
+        let c = digest(r#"Digest realm="r", nonce="n""#).unwrap();
         let mut i = input("p", "c");
         let h = |s: &str| Algorithm::Md5.hash(s);
         assert_eq!(
@@ -583,7 +512,7 @@ mod tests {
                 h("GET:/dir/index.html")
             ))
         );
-        let c = DigestChallenge::parse(r#"Digest realm="r", nonce="n", qop="auth-int""#).unwrap();
+        let c = digest(r#"Digest realm="r", nonce="n", qop="auth-int""#).unwrap();
         i.body = b"v=0\r\n";
         let ha2 = h(&format!("GET:/dir/index.html:{}", h("v=0\r\n")));
         assert_eq!(
@@ -593,31 +522,26 @@ mod tests {
     }
 
     #[test]
-    fn challenge_parsing_is_lenient_where_servers_differ_and_strict_where_it_matters() {
-        let c = DigestChallenge::parse(
-            r#"digest REALM="pbx.test",nonce="a\"b", stale=TRUE,algorithm=sha-256"#,
-        )
-        .unwrap();
-        assert_eq!(c.realm, "pbx.test");
-        assert_eq!(c.nonce, "a\"b");
-        assert!(c.stale);
-        assert_eq!(c.algorithm, Algorithm::Sha256);
-        assert_eq!(
-            DigestChallenge::parse("Basic realm=\"x\""),
-            Err(ChallengeError::NotDigest)
-        );
-        assert_eq!(
-            DigestChallenge::parse(r#"Digest realm="x""#),
-            Err(ChallengeError::Missing("nonce"))
-        );
+    fn userhash_sends_the_hashed_name() {
+        let c =
+            digest(r#"Digest realm="r", nonce="n", algorithm=SHA-256, qop=auth, userhash=true"#)
+                .unwrap();
+        let v = credentials_value(&c, &input("p", "c"));
+        let hashed = Algorithm::Sha256.hash("Mufasa:r");
+        assert!(v.contains(&format!("username=\"{hashed}\"")));
+        assert!(v.ends_with("userhash=true"));
+    }
+
+    #[test]
+    fn what_we_cannot_compute_is_refused_not_guessed() {
         assert!(matches!(
-            DigestChallenge::parse(r#"Digest realm="x", nonce="y", algorithm=SHA-512-256"#),
+            digest(r#"Digest realm="x", nonce="y", algorithm=SHA-512-256"#),
             Err(ChallengeError::UnsupportedAlgorithm(_))
         ));
-        assert_eq!(
-            DigestChallenge::parse(r#"Digest realm="x, nonce="y"#),
-            Err(ChallengeError::Malformed)
-        );
+        assert!(matches!(
+            digest(r#"Digest realm="x", nonce="y", qop="auth-conf""#),
+            Err(ChallengeError::UnsupportedQop(_))
+        ));
     }
 
     fn creds() -> Credentials {
@@ -630,19 +554,10 @@ mod tests {
     #[test]
     fn several_challenges_the_strongest_supported_one_is_answered() {
         let mut s = DigestSession::new();
-        s.handle_challenges([
-            (
-                ChallengeOrigin::Server,
-                r#"Digest realm="pbx.test", nonce="n1", algorithm=MD5, qop="auth""#,
-            ),
-            (
-                ChallengeOrigin::Server,
-                r#"Digest realm="pbx.test", nonce="n2", algorithm=SHA-512-256, qop="auth""#,
-            ),
-            (
-                ChallengeOrigin::Server,
-                r#"Digest realm="pbx.test", nonce="n3", algorithm=SHA-256, qop="auth""#,
-            ),
+        s.handle_challenges(&[
+            www(r#"Digest realm="pbx.test", nonce="n1", algorithm=MD5, qop="auth""#),
+            www(r#"Digest realm="pbx.test", nonce="n2", algorithm=SHA-512-256, qop="auth""#),
+            www(r#"Digest realm="pbx.test", nonce="n3", algorithm=SHA-256, qop="auth""#),
         ])
         .unwrap();
         let h = s.authorize(
@@ -662,11 +577,8 @@ mod tests {
     #[test]
     fn nonce_count_increments_per_use_of_the_same_nonce() {
         let mut s = DigestSession::new();
-        s.handle_challenges([(
-            ChallengeOrigin::Proxy,
-            r#"Digest realm="r", nonce="n", qop=auth"#,
-        )])
-        .unwrap();
+        s.handle_challenges(&[proxy(r#"Digest realm="r", nonce="n", qop=auth"#)])
+            .unwrap();
         let mut rng = Random::new(1);
         let first = s.authorize(&creds(), "INVITE", "sip:x@r", b"", &mut rng);
         let second = s.authorize(&creds(), "INVITE", "sip:x@r", b"", &mut rng);
@@ -678,16 +590,13 @@ mod tests {
     #[test]
     fn same_realm_challenged_twice_is_a_rejected_credential_never_a_loop() {
         let mut s = DigestSession::new();
-        let ch = [(
-            ChallengeOrigin::Server,
-            r#"Digest realm="r", nonce="n", qop=auth"#,
-        )];
-        s.handle_challenges(ch).unwrap();
+        let ch = [www(r#"Digest realm="r", nonce="n", qop=auth"#)];
+        s.handle_challenges(&ch).unwrap();
         s.authorize(&creds(), "REGISTER", "sip:r", b"", &mut Random::new(1));
-        assert_eq!(s.handle_challenges(ch), Err(AuthError::CredentialRejected));
+        assert_eq!(s.handle_challenges(&ch), Err(AuthError::CredentialRejected));
         // A new nonce without `stale` says the same: the password is wrong.
         assert_eq!(
-            s.handle_challenges([(ChallengeOrigin::Server, r#"Digest realm="r", nonce="m""#)]),
+            s.handle_challenges(&[www(r#"Digest realm="r", nonce="m""#)]),
             Err(AuthError::CredentialRejected)
         );
     }
@@ -696,21 +605,15 @@ mod tests {
     fn stale_true_with_a_fresh_nonce_is_answered_once_more() {
         let mut s = DigestSession::new();
         let mut rng = Random::new(1);
-        s.handle_challenges([(ChallengeOrigin::Server, r#"Digest realm="r", nonce="n1""#)])
+        s.handle_challenges(&[www(r#"Digest realm="r", nonce="n1""#)])
             .unwrap();
         s.authorize(&creds(), "REGISTER", "sip:r", b"", &mut rng);
-        s.handle_challenges([(
-            ChallengeOrigin::Server,
-            r#"Digest realm="r", nonce="n2", stale=true"#,
-        )])
-        .unwrap();
+        s.handle_challenges(&[www(r#"Digest realm="r", nonce="n2", stale=true"#)])
+            .unwrap();
         s.authorize(&creds(), "REGISTER", "sip:r", b"", &mut rng);
         // Stale again with the nonce just answered: that is a loop, stop.
         assert_eq!(
-            s.handle_challenges([(
-                ChallengeOrigin::Server,
-                r#"Digest realm="r", nonce="n2", stale=true"#
-            )]),
+            s.handle_challenges(&[www(r#"Digest realm="r", nonce="n2", stale=true"#)]),
             Err(AuthError::CredentialRejected)
         );
     }
@@ -719,7 +622,7 @@ mod tests {
     fn a_refresh_may_be_challenged_afresh_after_a_preemptive_answer() {
         let mut s = DigestSession::new();
         let mut rng = Random::new(1);
-        s.handle_challenges([(ChallengeOrigin::Server, r#"Digest realm="r", nonce="n1""#)])
+        s.handle_challenges(&[www(r#"Digest realm="r", nonce="n1""#)])
             .unwrap();
         s.authorize(&creds(), "REGISTER", "sip:r", b"", &mut rng);
         s.start_request();
@@ -729,18 +632,27 @@ mod tests {
             1
         );
         // The server forgot n1 and does not bother with stale: still answered.
-        s.handle_challenges([(ChallengeOrigin::Server, r#"Digest realm="r", nonce="n2""#)])
+        s.handle_challenges(&[www(r#"Digest realm="r", nonce="n2""#)])
             .unwrap();
+    }
+
+    #[test]
+    fn proxy_and_registrar_realms_are_answered_independently() {
+        let mut s = DigestSession::new();
+        s.handle_challenges(&[proxy(r#"Digest realm="edge", nonce="p1""#)])
+            .unwrap();
+        s.authorize(&creds(), "REGISTER", "sip:r", b"", &mut Random::new(1));
+        s.handle_challenges(&[www(r#"Digest realm="home", nonce="w1""#)])
+            .unwrap();
+        let h = s.authorize(&creds(), "REGISTER", "sip:r", b"", &mut Random::new(2));
+        assert_eq!(h.len(), 2);
     }
 
     #[test]
     fn only_unsupported_challenges_is_an_error() {
         let mut s = DigestSession::new();
         assert_eq!(
-            s.handle_challenges([(
-                ChallengeOrigin::Server,
-                r#"Digest realm="r", nonce="n", algorithm=SHA-512-256"#
-            )]),
+            s.handle_challenges(&[www(r#"Digest realm="r", nonce="n", algorithm=SHA-512-256"#)]),
             Err(AuthError::NoSupportedChallenge)
         );
     }
