@@ -91,6 +91,19 @@ pub enum RegState {
 }
 
 impl RegState {
+    /// The wire name, also the popup's `data-state` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegState::Unregistered => "unregistered",
+            RegState::Registering => "registering",
+            RegState::Registered => "registered",
+            RegState::AuthFailed => "auth_failed",
+            RegState::Unreachable => "unreachable",
+            RegState::TlsError => "tls_error",
+            RegState::Rejected => "rejected",
+        }
+    }
+
     /// Translated sentence saying what is going on.
     pub fn message_key(self) -> &'static str {
         match self {
@@ -298,7 +311,10 @@ mod tests {
             RegState::Rejected,
         ]
         .iter()
-        .map(|s| serde_json::to_string(s).unwrap())
+        .map(|s| {
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{}\"", s.as_str()));
+            serde_json::to_string(s).unwrap()
+        })
         .collect();
         assert_eq!(
             names,

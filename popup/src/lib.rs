@@ -1,1 +1,364 @@
-//! placeholder until the crate lands
+//! Ringside's popup: the account form and the live registration state.
+//!
+//! The popup owns no registration state: it renders the worker's snapshots
+//! (pushed over a runtime port) through a reducer, and sends the account to
+//! the worker, which stores it and (re)connects.
+
+mod chrome;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+use ringside::account::{Account, AccountError, Field};
+use ringside::protocol::{ErrorCode, Push, RegState, Reply, Request, Snapshot};
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use chrome::t;
+
+/// How long to wait before re-subscribing when the worker went away; the
+/// new connection itself wakes the worker.
+const RESUBSCRIBE_MS: u32 = 250;
+
+#[derive(Debug, Default, PartialEq)]
+struct WorkerView {
+    snapshot: Option<Snapshot>,
+    unavailable: bool,
+}
+
+enum WorkerAction {
+    Snapshot(Snapshot),
+    Unavailable,
+}
+
+impl Reducible for WorkerView {
+    type Action = WorkerAction;
+
+    fn reduce(self: Rc<Self>, action: WorkerAction) -> Rc<Self> {
+        match action {
+            WorkerAction::Snapshot(snapshot) => Rc::new(WorkerView { snapshot: Some(snapshot), unavailable: false }),
+            WorkerAction::Unavailable => Rc::new(WorkerView { snapshot: self.snapshot.clone(), unavailable: true }),
+        }
+    }
+}
+
+fn subscribe(dispatcher: UseReducerDispatcher<WorkerView>, slot: Rc<RefCell<Option<chrome::Port>>>, closed: Rc<Cell<bool>>) {
+    let on_push = {
+        let dispatcher = dispatcher.clone();
+        move |push: Push| match push {
+            Push::Snapshot { snapshot } => dispatcher.dispatch(WorkerAction::Snapshot(snapshot)),
+        }
+    };
+    let on_disconnect = {
+        let (dispatcher, slot, closed) = (dispatcher.clone(), slot.clone(), closed.clone());
+        move || {
+            if closed.get() {
+                return;
+            }
+            Timeout::new(RESUBSCRIBE_MS, move || subscribe(dispatcher, slot, closed)).forget();
+        }
+    };
+    let port = chrome::subscribe(on_push, on_disconnect);
+    if port.is_none() {
+        dispatcher.dispatch(WorkerAction::Unavailable);
+    }
+    *slot.borrow_mut() = port;
+}
+
+#[function_component(App)]
+fn app() -> Html {
+    let worker = use_reducer(WorkerView::default);
+    {
+        let dispatcher = worker.dispatcher();
+        use_effect_with((), move |_| {
+            let slot = Rc::new(RefCell::new(None));
+            let closed = Rc::new(Cell::new(false));
+            subscribe(dispatcher.clone(), slot.clone(), closed.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match chrome::request(&Request::GetSnapshot).await {
+                    Ok(Reply::Snapshot { snapshot }) => dispatcher.dispatch(WorkerAction::Snapshot(snapshot)),
+                    Ok(_) => {}
+                    Err(_) => dispatcher.dispatch(WorkerAction::Unavailable),
+                }
+            });
+            move || {
+                closed.set(true);
+                if let Some(port) = slot.borrow_mut().take() {
+                    let _ = port.disconnect();
+                }
+            }
+        });
+    }
+    html! {
+        <>
+            <h1>{ t("popupTitle", &[]) }</h1>
+            <StatusView snapshot={worker.snapshot.clone()} unavailable={worker.unavailable} />
+            <AccountForm />
+        </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct StatusProps {
+    snapshot: Option<Snapshot>,
+    unavailable: bool,
+}
+
+fn sentence(snapshot: &Snapshot) -> String {
+    let key = snapshot.state.message_key();
+    match snapshot.state {
+        RegState::Registered => t(key, &[snapshot.aor.as_deref().unwrap_or_default()]),
+        RegState::Unreachable | RegState::TlsError => t(key, &[snapshot.server.as_deref().unwrap_or_default()]),
+        RegState::Rejected => {
+            let code = match (snapshot.status_code, &snapshot.reason) {
+                (Some(code), Some(reason)) => format!("{code} {reason}"),
+                (Some(code), None) => code.to_string(),
+                _ => String::new(),
+            };
+            t(key, &[&code])
+        }
+        _ => t(key, &[]),
+    }
+}
+
+#[function_component(StatusView)]
+fn status_view(props: &StatusProps) -> Html {
+    let Some(snapshot) = &props.snapshot else {
+        return if props.unavailable {
+            html! { <p class="form-error" role="alert">{ t("errWorkerUnavailable", &[]) }</p> }
+        } else {
+            html! {}
+        };
+    };
+    let state = snapshot.state.as_str();
+    html! {
+        <div class="status" data-state={state}>
+            <p id="reg-state" data-state={state} role="status" aria-live="polite">{ sentence(snapshot) }</p>
+            if let Some(hint) = snapshot.state.hint_key() {
+                <p class="hint">{ t(hint, &[]) }</p>
+            }
+        </div>
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+struct FormState {
+    account: Account,
+    touched: Vec<Field>,
+    submitted: bool,
+    /// The user typed: a late prefill must not overwrite it.
+    edited: bool,
+}
+
+enum FormAction {
+    Edit(Field, String),
+    Touch(Field),
+    Prefill(Account),
+    Submit,
+}
+
+impl Reducible for FormState {
+    type Action = FormAction;
+
+    fn reduce(self: Rc<Self>, action: FormAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            FormAction::Edit(field, value) => {
+                let optional = |v: String| if v.is_empty() { None } else { Some(v) };
+                match field {
+                    Field::Server => next.account.server = value,
+                    Field::Username => next.account.username = value,
+                    Field::Password => next.account.password = value,
+                    Field::AuthId => next.account.auth_id = optional(value),
+                    Field::DisplayName => next.account.display_name = optional(value),
+                }
+                next.edited = true;
+                if !next.touched.contains(&field) {
+                    next.touched.push(field);
+                }
+            }
+            FormAction::Touch(field) => {
+                if !next.touched.contains(&field) {
+                    next.touched.push(field);
+                }
+            }
+            FormAction::Prefill(account) => {
+                if !next.edited {
+                    next.account = account;
+                }
+            }
+            FormAction::Submit => next.submitted = true,
+        }
+        Rc::new(next)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SaveStatus {
+    Idle,
+    Saving,
+    Saved,
+    Failed(&'static str),
+}
+
+fn save_error_key(reply: Result<Reply, chrome::WorkerUnavailable>) -> Option<&'static str> {
+    match reply {
+        Ok(Reply::Snapshot { .. }) => None,
+        Ok(Reply::Error { error }) => Some(match (error.code, error.account) {
+            (ErrorCode::InvalidAccount, Some(e)) => e.message_key(),
+            (ErrorCode::StorageFailed, _) => "errStorageFailed",
+            _ => "errBadRequest",
+        }),
+        Ok(Reply::Account { .. }) => Some("errBadRequest"),
+        Err(chrome::WorkerUnavailable) => Some("errWorkerUnavailable"),
+    }
+}
+
+struct FieldSpec {
+    field: Field,
+    id: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    autocomplete: &'static str,
+}
+
+const FIELDS: [FieldSpec; 5] = [
+    FieldSpec { field: Field::Server, id: "server", label: "labelServer", kind: "url", autocomplete: "off" },
+    FieldSpec { field: Field::Username, id: "username", label: "labelUsername", kind: "text", autocomplete: "username" },
+    FieldSpec {
+        field: Field::Password,
+        id: "password",
+        label: "labelPassword",
+        kind: "password",
+        autocomplete: "current-password",
+    },
+    FieldSpec { field: Field::AuthId, id: "auth-id", label: "labelAuthId", kind: "text", autocomplete: "off" },
+    FieldSpec { field: Field::DisplayName, id: "display-name", label: "labelDisplayName", kind: "text", autocomplete: "name" },
+];
+
+fn field_value(account: &Account, field: Field) -> String {
+    match field {
+        Field::Server => account.server.clone(),
+        Field::Username => account.username.clone(),
+        Field::Password => account.password.clone(),
+        Field::AuthId => account.auth_id.clone().unwrap_or_default(),
+        Field::DisplayName => account.display_name.clone().unwrap_or_default(),
+    }
+}
+
+#[function_component(AccountForm)]
+fn account_form() -> Html {
+    let form = use_reducer(FormState::default);
+    let status = use_state(|| SaveStatus::Idle);
+    {
+        let dispatcher = form.dispatcher();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(Reply::Account { account: Some(account) }) = chrome::request(&Request::GetAccount).await {
+                    dispatcher.dispatch(FormAction::Prefill(account));
+                }
+            });
+        });
+    }
+
+    let errors = form.account.errors();
+    let visible_error = |field: Field| -> Option<AccountError> {
+        if form.submitted || form.touched.contains(&field) {
+            errors.iter().find(|e| e.field() == field).cloned()
+        } else {
+            None
+        }
+    };
+
+    let onsubmit = {
+        let (form, status) = (form.clone(), status.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            form.dispatch(FormAction::Submit);
+            if !form.account.errors().is_empty() || *status == SaveStatus::Saving {
+                return;
+            }
+            status.set(SaveStatus::Saving);
+            let (account, status) = (form.account.clone(), status.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let reply = chrome::request(&Request::SetAccount { account }).await;
+                status.set(match save_error_key(reply) {
+                    None => SaveStatus::Saved,
+                    Some(key) => SaveStatus::Failed(key),
+                });
+            });
+        })
+    };
+
+    let fields = FIELDS.iter().map(|spec| {
+        let error = visible_error(spec.field);
+        let error_id = format!("{}-error", spec.id);
+        let field = spec.field;
+        let oninput = {
+            let (form, status) = (form.dispatcher(), status.clone());
+            Callback::from(move |event: InputEvent| {
+                let input: HtmlInputElement = event.target_unchecked_into();
+                form.dispatch(FormAction::Edit(field, input.value()));
+                if *status != SaveStatus::Saving {
+                    status.set(SaveStatus::Idle);
+                }
+            })
+        };
+        let onblur = {
+            let form = form.dispatcher();
+            Callback::from(move |_: FocusEvent| form.dispatch(FormAction::Touch(field)))
+        };
+        let placeholder = if field == Field::Server { Some(t("placeholderServer", &[])) } else { None };
+        html! {
+            <div class="field">
+                <label for={spec.id}>{ t(spec.label, &[]) }</label>
+                <input
+                    id={spec.id}
+                    name={spec.id}
+                    type={spec.kind}
+                    autocomplete={spec.autocomplete}
+                    spellcheck="false"
+                    placeholder={placeholder}
+                    value={field_value(&form.account, field)}
+                    aria-invalid={if error.is_some() { "true" } else { "false" }}
+                    aria-describedby={error.as_ref().map(|_| error_id.clone())}
+                    {oninput}
+                    {onblur}
+                />
+                if let Some(error) = &error {
+                    <p id={error_id.clone()} class="error">{ t(error.message_key(), &[]) }</p>
+                }
+            </div>
+        }
+    });
+
+    html! {
+        <form novalidate=true {onsubmit} aria-labelledby="account-heading">
+            <h2 id="account-heading">{ t("accountHeading", &[]) }</h2>
+            { for fields }
+            <button id="save" type="submit" disabled={*status == SaveStatus::Saving}>{ t("buttonSave", &[]) }</button>
+            {
+                match &*status {
+                    SaveStatus::Saved => html! { <p class="notice" role="status">{ t("savedNotice", &[]) }</p> },
+                    SaveStatus::Failed(key) => html! { <p class="form-error" role="alert">{ t(key, &[]) }</p> },
+                    SaveStatus::Idle | SaveStatus::Saving => html! {},
+                }
+            }
+        </form>
+    }
+}
+
+#[wasm_bindgen(start)]
+pub fn main() {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        if let Some(html) = document.document_element() {
+            let _ = html.set_attribute("lang", &chrome::ui_language());
+        }
+        document.set_title(&t("appName", &[]));
+        if let Some(root) = document.get_element_by_id("app") {
+            yew::Renderer::<App>::with_root(root).render();
+        }
+    }
+}
