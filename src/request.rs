@@ -111,6 +111,9 @@ pub struct RequestSpec {
     pub uri: rsip::Uri,
     /// To as a name-addr, with a tag inside a dialog.
     pub to: String,
+    /// From as a name-addr without tag; `None` means our AOR. Inside a dialog
+    /// it is the dialog's local URI (RFC 3261 §12.2.1.1).
+    pub from: Option<String>,
     pub from_tag: String,
     pub call_id: String,
     pub cseq: u32,
@@ -133,6 +136,7 @@ impl RequestSpec {
             method,
             uri,
             to,
+            from: None,
             from_tag,
             call_id,
             cseq,
@@ -153,9 +157,9 @@ pub fn build_request(local: &LocalParty, spec: RequestSpec, random: &mut Random)
         headers.push(Header::Route(rsip::headers::Route::new(r.clone())));
     }
     headers.push(Header::To(rsip::headers::To::new(spec.to)));
+    let from = spec.from.unwrap_or_else(|| local.name_addr());
     headers.push(Header::From(rsip::headers::From::new(format!(
-        "{};tag={}",
-        local.name_addr(),
+        "{from};tag={}",
         spec.from_tag
     ))));
     headers.push(Header::CallId(rsip::headers::CallId::new(spec.call_id)));
