@@ -174,8 +174,17 @@ pub fn parse(bytes: &[u8]) -> Result<SipMessage, CodecError> {
 }
 
 enum StartLine {
-    Request { method: String, uri: String },
-    Response { code: u16, reason: String },
+    /// `known`: rsip has a variant for the method (checked case-sensitively,
+    /// as RFC 3261 §7.1 compares methods).
+    Request {
+        method: String,
+        uri: String,
+        known: bool,
+    },
+    Response {
+        code: u16,
+        reason: String,
+    },
 }
 
 impl StartLine {
@@ -222,23 +231,40 @@ impl StartLine {
             ));
         }
         // RFC 3261 §19.1.5: a SIP Request-URI never carries URI headers (escruri).
-        if is_sip && uri.contains('?') {
+        // The user part may hold a '?' (intmeth), so look only after the '@'.
+        let after_user = uri.split_once('@').map_or(*uri, |(_, rest)| rest);
+        if is_sip && after_user.contains('?') {
             return Err(CodecError::BadRequestUri(uri.chars().take(80).collect()));
         }
-        if method.parse::<rsip::Method>().is_err() {
-            return Err(CodecError::UnknownMethod(method.to_string()));
-        }
+        let known =
+            method.parse::<rsip::Method>().is_ok() && *method == method.to_ascii_uppercase();
         Ok(Self::Request {
-            method: method.to_ascii_uppercase(),
+            method: method.to_string(),
             uri: uri.to_string(),
+            known,
         })
     }
 
     fn normalized(&self) -> String {
         match self {
-            Self::Request { method, uri } => format!("{method} {uri} SIP/2.0"),
+            Self::Request { method, uri, .. } => {
+                format!("{method} {} SIP/2.0", rsip_friendly_uri(uri))
+            }
             Self::Response { code, reason } => format!("SIP/2.0 {code} {reason}"),
         }
+    }
+}
+
+/// rsip's URI parser ends the user part at the first ';' (rsip deviation, RFC
+/// 4475 semiuri): a user part such as `user;par=u%40example.net` is handed to it
+/// with those ';' escaped. Only the Request-URI is affected, which a UA does not
+/// echo; everything it answers with (Via, From, To, Call-ID, CSeq) is untouched.
+fn rsip_friendly_uri(uri: &str) -> std::borrow::Cow<'_, str> {
+    match uri.split_once('@') {
+        Some((user, host)) if user.contains(';') => {
+            format!("{}@{host}", user.replace(';', "%3B")).into()
+        }
+        _ => uri.into(),
     }
 }
 
@@ -308,6 +334,15 @@ impl<'a> Framed<'a> {
                 value.trim_matches([' ', '\t']).to_string(),
             ));
         }
+        let headers = tidy_structured_headers(headers)?;
+        if let StartLine::Request {
+            method,
+            known: false,
+            ..
+        } = &start
+        {
+            return Err(unknown_method(method, &headers));
+        }
         let body = frame_body(&headers, body)?;
         Ok(Self {
             start,
@@ -315,6 +350,124 @@ impl<'a> Framed<'a> {
             body,
         })
     }
+}
+
+/// An unknown method is answered 501, unless its CSeq names another method:
+/// then the request is malformed (RFC 4475 mismatch02) and gets a 400.
+fn unknown_method(method: &str, headers: &[(String, String)]) -> CodecError {
+    let cseq_method = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("CSeq"))
+        .and_then(|(_, v)| v.split_whitespace().nth(1));
+    match cseq_method {
+        Some(m) if m != method => CodecError::CSeqMismatch {
+            method: method.to_string(),
+            cseq: m.to_string(),
+        },
+        _ => CodecError::UnknownMethod(method.to_string()),
+    }
+}
+
+/// Headers whose values are name-addr/Via lists: rsip's typed parsers choke on
+/// the LWS RFC 3261 allows around `/ ; =` (RFC 4475 wsinv) and on several values
+/// in one line, so they are tidied and split here. `true` marks list headers.
+const STRUCTURED: &[(&str, bool)] = &[
+    ("Via", true),
+    ("Contact", true),
+    ("Route", true),
+    ("Record-Route", true),
+    ("From", false),
+    ("To", false),
+];
+
+fn tidy_structured_headers(
+    headers: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, CodecError> {
+    let mut out = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let Some((canonical, list)) = STRUCTURED
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+        else {
+            out.push((name, value));
+            continue;
+        };
+        for v in tidy_value(canonical, &value, *list)? {
+            out.push((canonical.to_string(), v));
+        }
+    }
+    Ok(out)
+}
+
+/// Removes LWS around `/ ; =`, collapses other runs to one SP, splits a list at
+/// commas outside quotes and `<>`; rejects unbalanced quotes or brackets
+/// (quotbal), spaces inside `<>` (badaspec), empty list elements (badinv01), and
+/// in an addr-spec without `<>` a comma or `?` (baddn, regbadct: §20 says such
+/// URIs must be bracketed).
+fn tidy_value(name: &'static str, value: &str, list: bool) -> Result<Vec<String>, CodecError> {
+    let bad = || CodecError::BadHeader(name);
+    let mut out = Vec::new();
+    let mut cur = String::with_capacity(value.len());
+    let (mut quoted, mut escaped, mut angle) = (false, false, false);
+    let (mut space, mut glue) = (false, false);
+    let finish = |cur: &mut String, out: &mut Vec<String>| {
+        if cur.is_empty() {
+            return Err(bad());
+        }
+        out.push(std::mem::take(cur));
+        Ok(())
+    };
+    for c in value.chars() {
+        if quoted {
+            cur.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                quoted = false;
+            }
+            continue;
+        }
+        if angle {
+            match c {
+                '>' => angle = false,
+                c if c.is_whitespace() => return Err(bad()),
+                _ => {}
+            }
+            cur.push(c);
+            continue;
+        }
+        match c {
+            ' ' | '\t' => space = true,
+            ';' | '=' | '/' => {
+                cur.push(c);
+                (space, glue) = (false, true);
+            }
+            ',' if list => {
+                finish(&mut cur, &mut out)?;
+                (space, glue) = (false, false);
+            }
+            ',' | '?' | '>' => return Err(bad()),
+            _ => {
+                if space && !glue && !cur.is_empty() {
+                    cur.push(' ');
+                }
+                (space, glue) = (false, false);
+                match c {
+                    '"' => quoted = true,
+                    '<' => angle = true,
+                    _ => {}
+                }
+                cur.push(c);
+            }
+        }
+    }
+    if quoted || angle {
+        return Err(bad());
+    }
+    finish(&mut cur, &mut out)?;
+    Ok(out)
 }
 
 fn truncated(s: &str) -> String {
@@ -358,8 +511,13 @@ fn validate(msg: &SipMessage) -> Result<(), CodecError> {
     for h in hs.iter() {
         match h {
             Header::Via(v) => {
+                // Only the top Via is ours to interpret (RFC 3261 §8.1.3.3, §18.2.2);
+                // the others are copied into responses verbatim, so an unknown
+                // transport below it (RFC 4475 transports) is no reason to refuse.
+                if vias == 0 {
+                    v.typed().map_err(|_| CodecError::BadHeader("Via"))?;
+                }
                 vias += 1;
-                v.typed().map_err(|_| CodecError::BadHeader("Via"))?;
             }
             Header::From(f) => {
                 from += 1;
@@ -474,6 +632,21 @@ pub fn header_name_value(h: &Header) -> (&str, &str) {
     )
 }
 
+/// Option tags in `Require` that are not in `supported` (RFC 3261 §8.2.2.3): when
+/// this is not empty a UAS answers 420 Bad Extension listing them in `Unsupported`.
+pub fn unsupported_requirements<M: HasHeaders + ?Sized>(
+    msg: &M,
+    supported: &[&str],
+) -> Vec<String> {
+    headers(msg, "Require")
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !supported.iter().any(|s| s.eq_ignore_ascii_case(t)))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The value of the first header called `name` (case-insensitive; compact forms such
 /// as `o` for Event are accepted on either side).
 pub fn header<'a, M: HasHeaders + ?Sized>(msg: &'a M, name: &str) -> Option<&'a str> {
@@ -526,10 +699,11 @@ pub fn cseq<M: HasHeaders + ?Sized>(msg: &M) -> Option<(u32, Method)> {
 
 /// The `branch` of the topmost Via: the transaction key of RFC 3261 §17.
 pub fn top_via_branch<M: HasHeaders + ?Sized>(msg: &M) -> Option<String> {
-    msg.headers().iter().find_map(|h| match h {
-        Header::Via(v) => Some(v.typed().ok()?.branch()?.value().to_string()),
+    let top = msg.headers().iter().find_map(|h| match h {
+        Header::Via(v) => Some(v),
         _ => None,
-    })
+    })?;
+    Some(top.typed().ok()?.branch()?.value().to_string())
 }
 
 /// The media type of Content-Type, lower-cased and without parameters
@@ -665,7 +839,9 @@ mod tests {
 
     #[test]
     fn unknown_method_and_version_are_classified_for_the_response() {
-        let m = options(&[]).replace_all("OPTIONS sip", "FOO sip");
+        let m = options(&[])
+            .replace_all("OPTIONS sip", "FOO sip")
+            .replace_all("7 OPTIONS", "7 FOO");
         let e = parse(&m).unwrap_err();
         assert_eq!(e, CodecError::UnknownMethod("FOO".into()));
         assert_eq!(e.status_code(), Some(501));
