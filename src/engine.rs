@@ -1,6 +1,6 @@
 //! The user agent: one sans-IO object that owns the transactions, the
-//! registration, the keepalive (and, as they land, dialogs, calls and
-//! subscriptions) of one account on one WebSocket connection.
+//! registration, the keepalive, the calls (and, as they land, subscriptions)
+//! of one account on one WebSocket connection.
 //!
 //! Inputs are `handle_*` calls and commands, each given `now`; outputs are
 //! drained with [`UserAgent::poll_transmit`], [`UserAgent::poll_event`] and
@@ -8,10 +8,12 @@
 
 use std::collections::VecDeque;
 
-use rsip::{Method, Request, SipMessage};
+use rsip::{Method, Request, Response, SipMessage};
 use thiserror::Error;
 
 use crate::auth::Credentials;
+use crate::call::{Call, CallError, CallHandle, CallState, CallTx, EndReason};
+use crate::codec::headers::Replaces;
 use crate::codec::{self, CodecError};
 use crate::keepalive::{Keepalive, KeepaliveAction};
 use crate::random::Random;
@@ -22,7 +24,7 @@ use crate::time::Instant;
 use crate::transaction::{response_to, ClientEvent, ServerInput, TransactionLayer};
 
 /// Methods we answer; sent in Allow (RFC 3261 §20.5).
-const ALLOW: &str = "OPTIONS";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE";
 
 /// The account and the knobs of one user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +73,64 @@ pub enum Event {
     /// The keepalive OPTIONS went unanswered: the connection is dead even if
     /// the socket looks open. Close it and reconnect.
     KeepaliveFailed,
+    /// Someone calls us; the engine already answered 180 Ringing.
+    IncomingCall {
+        call: CallHandle,
+        /// From and To header values as received (name-addr).
+        from: String,
+        to: String,
+        /// The caller's offer (None: the offer is up to our answer).
+        sdp: Option<String>,
+        /// An INVITE with Replaces: answering it ends this other call.
+        replaces: Option<CallHandle>,
+        referred_by: Option<String>,
+    },
+    /// 180/183 on our outgoing call; `sdp` for early media.
+    CallProgress {
+        call: CallHandle,
+        code: u16,
+        sdp: Option<String>,
+    },
+    /// The session is established (outgoing: 2xx; incoming: ACK received).
+    CallAnswered {
+        call: CallHandle,
+        sdp: Option<String>,
+    },
+    /// A re-INVITE/UPDATE (ours or the peer's) changed the session.
+    CallUpdated {
+        call: CallHandle,
+        sdp: Option<String>,
+        local_hold: bool,
+        remote_hold: bool,
+    },
+    /// Our hold/resume was refused (the call goes on as before).
+    CallUpdateFailed {
+        call: CallHandle,
+        code: u16,
+    },
+    CallEnded {
+        call: CallHandle,
+        reason: EndReason,
+    },
+    Dtmf {
+        call: CallHandle,
+        digit: char,
+        duration_ms: u32,
+    },
+    /// The peer asks us to call `target` (RFC 3515); answer with
+    /// `accept_transfer` or `decline_transfer`.
+    TransferRequested {
+        call: CallHandle,
+        target: String,
+        replaces: Option<Replaces>,
+        referred_by: Option<String>,
+    },
+    /// Progress of a transfer we asked for (sipfrag status code).
+    TransferProgress {
+        call: CallHandle,
+        code: u16,
+        done: bool,
+    },
 }
 
 /// One SIP message for the one connection (a WebSocket text frame).
@@ -91,9 +151,70 @@ pub enum EngineError {
 
 /// Who is waiting for a client transaction's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Owner {
+pub(crate) enum Owner {
     Registration(u64),
     Keepalive(u64),
+    Call(CallHandle, CallTx),
+}
+
+/// What a protocol module may touch while it handles one input.
+pub(crate) struct Io<'a> {
+    pub now: Instant,
+    pub local: &'a LocalParty,
+    pub credentials: &'a Credentials,
+    pub random: &'a mut Random,
+    transactions: &'a mut TransactionLayer<Owner>,
+    events: &'a mut VecDeque<Event>,
+}
+
+impl Io<'_> {
+    pub fn send(&mut self, request: Request, owner: Owner) {
+        // Fresh random branches never collide; a collision would be a bug
+        // upstream, and dropping the request is the safe outcome.
+        let _ = self.transactions.send_request(self.now, request, owner);
+    }
+
+    /// ACK of a 2xx: not a transaction (RFC 3261 §17.1.1.3).
+    pub fn send_ack(&mut self, ack: Request) {
+        self.transactions.send_stateless(SipMessage::Request(ack));
+    }
+
+    pub fn respond(&mut self, response: Response) {
+        if let Err(crate::transaction::TransactionError::NoServerTransaction) =
+            self.transactions.respond(self.now, response.clone())
+        {
+            // The server transaction already ended (a 487 after the
+            // transaction answered, a late 2xx retransmission): the
+            // response still has to reach the peer.
+            self.transactions
+                .send_stateless(SipMessage::Response(response));
+        }
+    }
+
+    /// A 2xx retransmission by the UAS core (RFC 3261 §13.3.1.4).
+    pub fn retransmit(&mut self, response: Response) {
+        self.transactions
+            .send_stateless(SipMessage::Response(response));
+    }
+
+    pub fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+}
+
+/// Borrows the parts of the agent a protocol module may use, leaving the
+/// module collections (calls, ...) free to be borrowed alongside.
+macro_rules! io {
+    ($ua:ident, $now:expr) => {
+        Io {
+            now: $now,
+            local: &$ua.local,
+            credentials: &$ua.credentials,
+            random: &mut $ua.random,
+            transactions: &mut $ua.transactions,
+            events: &mut $ua.events,
+        }
+    };
 }
 
 pub struct UserAgent {
@@ -104,6 +225,8 @@ pub struct UserAgent {
     transactions: TransactionLayer<Owner>,
     registration: Registration,
     keepalive: Keepalive,
+    calls: Vec<Call>,
+    next_handle: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     reported_registration: RegistrationState,
@@ -115,6 +238,7 @@ impl std::fmt::Debug for UserAgent {
             .field("aor", &self.local.aor)
             .field("connected", &self.connected)
             .field("registration", self.registration.state())
+            .field("calls", &self.calls.len())
             .finish_non_exhaustive()
     }
 }
@@ -154,6 +278,8 @@ impl UserAgent {
             transactions: TransactionLayer::new(),
             registration,
             keepalive: Keepalive::new(),
+            calls: Vec::new(),
+            next_handle: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             reported_registration: RegistrationState::Unregistered,
@@ -178,6 +304,20 @@ impl UserAgent {
         self.transactions.len()
     }
 
+    /// The state of a call the engine still knows (ended calls are
+    /// forgotten once their last protocol duty is done).
+    pub fn call_state(&self, call: CallHandle) -> Option<CallState> {
+        self.calls
+            .iter()
+            .find(|c| c.handle == call)
+            .map(|c| c.state().clone())
+    }
+
+    /// Calls the engine still tracks, ended ones included until finished.
+    pub fn calls(&self) -> impl Iterator<Item = (CallHandle, &CallState)> {
+        self.calls.iter().map(|c| (c.handle, c.state()))
+    }
+
     // ---- connection ----------------------------------------------------
 
     /// The WebSocket is open.
@@ -192,14 +332,17 @@ impl UserAgent {
     }
 
     /// The WebSocket closed or failed.
-    pub fn handle_disconnected(&mut self, _now: Instant) {
+    pub fn handle_disconnected(&mut self, now: Instant) {
         self.connected = false;
         self.keepalive.on_disconnected();
-        let failed = self.transactions.transport_lost();
+        // Every owner is told below in its own terms; the per-transaction
+        // errors add nothing.
+        let _ = self.transactions.transport_lost();
         self.registration.on_disconnected();
-        // The owners were told by on_disconnected already; the transaction
-        // errors carry nothing more.
-        drop(failed);
+        let mut io = io!(self, now);
+        for call in &mut self.calls {
+            call.on_transport_lost(&mut io);
+        }
         self.transmits.clear();
         self.flush();
     }
@@ -209,8 +352,8 @@ impl UserAgent {
         if !self.connected {
             return Err(EngineError::NotConnected);
         }
-        let parsed = codec::parse(bytes);
-        let result = match parsed {
+        let mark = self.events.len();
+        let result = match codec::parse(bytes) {
             Ok(SipMessage::Response(response)) => {
                 if let Some((owner, event)) = self.transactions.on_response(now, response) {
                     self.dispatch(now, owner, event);
@@ -220,7 +363,13 @@ impl UserAgent {
             Ok(SipMessage::Request(request)) => {
                 match self.transactions.on_request(now, request) {
                     ServerInput::New(request) => self.handle_request(now, request),
-                    ServerInput::Absorbed | ServerInput::AckFor2xx(_) => {}
+                    ServerInput::AckFor2xx(ack) => {
+                        let mut io = io!(self, now);
+                        if let Some(call) = self.calls.iter_mut().find(|c| c.owns_request(&ack)) {
+                            call.on_ack(&mut io, ack);
+                        }
+                    }
+                    ServerInput::Absorbed => {}
                 }
                 Ok(())
             }
@@ -228,11 +377,13 @@ impl UserAgent {
             Err(CodecError::Empty) => Ok(()),
             Err(e) => Err(EngineError::Codec(e)),
         };
+        self.link_calls(now, mark);
         self.flush();
         result
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        let mark = self.events.len();
         let (client_events, _server_events) = self.transactions.handle_timeout(now);
         for (owner, event) in client_events {
             self.dispatch(now, owner, event);
@@ -255,7 +406,6 @@ impl UserAgent {
                     generation,
                     request,
                 }) => {
-                    // A duplicate branch cannot happen with fresh random branches.
                     let _ =
                         self.transactions
                             .send_request(now, request, Owner::Keepalive(generation));
@@ -264,10 +414,17 @@ impl UserAgent {
                 None => {}
             }
         }
+        let mut io = io!(self, now);
+        for call in &mut self.calls {
+            if call.poll_timeout().is_some_and(|t| t <= now) {
+                call.on_timeout(&mut io);
+            }
+        }
+        self.link_calls(now, mark);
         self.flush();
     }
 
-    // ---- commands ------------------------------------------------------
+    // ---- registration commands ----------------------------------------
 
     /// Register (now if connected, else on the next `handle_connected`), and
     /// keep the binding refreshed until `unregister`.
@@ -298,6 +455,123 @@ impl UserAgent {
         self.flush();
     }
 
+    // ---- call commands -------------------------------------------------
+
+    /// Calls `target` (`1002`, `1002@host` or a full URI) with an SDP offer.
+    pub fn call(&mut self, now: Instant, target: &str, sdp: &str) -> Result<CallHandle, CallError> {
+        self.place_call(now, target, sdp, Vec::new())
+    }
+
+    pub fn answer(&mut self, now: Instant, call: CallHandle, sdp: &str) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.answer(io, sdp))
+    }
+
+    /// Refuse a ringing call: 486 (busy) or 603 (decline), or any 4xx–6xx.
+    pub fn reject(&mut self, now: Instant, call: CallHandle, code: u16) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.reject(io, code))
+    }
+
+    /// 302 a ringing call to `target` (voicemail, forwarding).
+    pub fn redirect(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        target: &str,
+    ) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.redirect(io, target))
+    }
+
+    /// BYE, CANCEL or 603, whatever the call's state needs.
+    pub fn hangup(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.hangup(io))
+    }
+
+    pub fn hold(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.hold(io, true))
+    }
+
+    pub fn resume(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.hold(io, false))
+    }
+
+    pub fn send_dtmf(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        digit: char,
+        duration_ms: u32,
+    ) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.send_dtmf(io, digit, duration_ms))
+    }
+
+    /// REFER the peer of `call` to `target`.
+    pub fn transfer_blind(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        target: &str,
+    ) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.refer(io, target, None))
+    }
+
+    /// REFER the peer of `call` to the peer of `to`, replacing our dialog
+    /// with it (RFC 5589 §7).
+    pub fn transfer_attended(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        to: CallHandle,
+    ) -> Result<(), CallError> {
+        let other = self
+            .calls
+            .iter()
+            .find(|c| c.handle == to)
+            .ok_or(CallError::NoSuchCall)?;
+        let replaces = other
+            .replaces_for_peer()
+            .ok_or(CallError::InvalidState("the other call is not connected"))?;
+        let target = other
+            .remote_target()
+            .ok_or(CallError::InvalidState("the other call has no target"))?;
+        self.with_call(now, call, |c, io| c.refer(io, &target, Some(replaces)))
+    }
+
+    /// Place the call a `TransferRequested` asked for; its progress is
+    /// reported to the referrer by NOTIFY.
+    pub fn accept_transfer(
+        &mut self,
+        now: Instant,
+        call: CallHandle,
+        target: &str,
+        replaces: Option<&Replaces>,
+        sdp: &str,
+    ) -> Result<CallHandle, CallError> {
+        let origin = self
+            .calls
+            .iter()
+            .find(|c| c.handle == call)
+            .ok_or(CallError::NoSuchCall)?;
+        let mut extra = Vec::new();
+        if let Some(by) = &origin.referred_by {
+            extra.push(("Referred-By".to_string(), by.clone()));
+        }
+        if let Some(r) = replaces {
+            extra.push(("Replaces".to_string(), r.to_string()));
+        }
+        let new = self.place_call(now, target, sdp, extra)?;
+        if let Some(c) = self.calls.iter_mut().find(|c| c.handle == new) {
+            c.transfer_origin = Some(call);
+        }
+        Ok(new)
+    }
+
+    pub fn decline_transfer(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| {
+            c.notify_refer_progress(io, 603, "Declined");
+            Ok(())
+        })
+    }
+
     // ---- outputs -------------------------------------------------------
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -315,10 +589,12 @@ impl UserAgent {
         } else {
             None
         };
+        let calls = self.calls.iter().filter_map(Call::poll_timeout).min();
         [
             self.transactions.poll_timeout(),
             self.registration.poll_timeout(),
             keepalive,
+            calls,
         ]
         .into_iter()
         .flatten()
@@ -326,6 +602,57 @@ impl UserAgent {
     }
 
     // ---- internals -----------------------------------------------------
+
+    pub(crate) fn place_call(
+        &mut self,
+        now: Instant,
+        target: &str,
+        sdp: &str,
+        extra: Vec<(String, String)>,
+    ) -> Result<CallHandle, CallError> {
+        if !self.connected {
+            return Err(CallError::NotConnected);
+        }
+        let handle = self.new_handle();
+        let mut io = io!(self, now);
+        let call = Call::outgoing(&mut io, handle, target, sdp, extra)?;
+        self.calls.push(call);
+        self.flush();
+        Ok(handle)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn call_ref(&self, handle: CallHandle) -> Option<&Call> {
+        self.calls.iter().find(|c| c.handle == handle)
+    }
+
+    fn new_handle(&mut self) -> CallHandle {
+        let h = CallHandle(self.next_handle);
+        self.next_handle = self.next_handle.wrapping_add(1);
+        h
+    }
+
+    fn with_call(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        f: impl FnOnce(&mut Call, &mut Io<'_>) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        if !self.connected {
+            return Err(CallError::NotConnected);
+        }
+        let mark = self.events.len();
+        let mut io = io!(self, now);
+        let call = self
+            .calls
+            .iter_mut()
+            .find(|c| c.handle == handle)
+            .ok_or(CallError::NoSuchCall)?;
+        let result = f(call, &mut io);
+        self.link_calls(now, mark);
+        self.flush();
+        result
+    }
 
     fn dispatch(&mut self, now: Instant, owner: Owner, event: ClientEvent) {
         match owner {
@@ -341,6 +668,12 @@ impl UserAgent {
                 }
             }
             Owner::Keepalive(generation) => self.keepalive.on_event(generation, &event),
+            Owner::Call(handle, tx) => {
+                let mut io = io!(self, now);
+                if let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) {
+                    call.on_client_event(&mut io, tx, event);
+                }
+            }
         }
     }
 
@@ -353,32 +686,124 @@ impl UserAgent {
     }
 
     fn handle_request(&mut self, now: Instant, request: Request) {
-        let to_tag = self.random.tag();
-        let mut response = match request.method {
+        let mut io = io!(self, now);
+        if codec::to_tag(&request).is_some() {
+            match self.calls.iter_mut().find(|c| c.owns_request(&request)) {
+                Some(call) => call.on_request(&mut io, request),
+                // RFC 3261 §12.2.2: a request for a dialog we do not know.
+                None => io.respond(response_to(&request, 481, None)),
+            }
+            return;
+        }
+        match request.method {
+            Method::Invite => self.on_invite(now, request),
+            Method::Cancel => {
+                let branch = codec::top_via_branch(&request).unwrap_or_default();
+                match self.calls.iter_mut().find(|c| c.is_invited_by(&branch)) {
+                    Some(call) => {
+                        io.respond(response_to(&request, 200, Some(call.local_tag())));
+                        call.on_cancel(&mut io);
+                    }
+                    None => io.respond(response_to(&request, 481, None)),
+                }
+            }
             // RFC 3261 §11.2: say what we can do.
             Method::Options => {
-                let mut r = response_to(&request, 200, Some(&to_tag));
+                let mut r = response_to(&request, 200, Some(&io.random.tag()));
                 r.headers.push(make_header("Allow", ALLOW.into()));
                 r.headers
                     .push(make_header("Accept", "application/sdp".into()));
-                r
+                io.respond(r);
             }
             _ => {
-                let mut r = response_to(&request, 405, Some(&to_tag));
+                let mut r = response_to(&request, 405, Some(&io.random.tag()));
                 r.headers.push(make_header("Allow", ALLOW.into()));
-                r
+                io.respond(r);
             }
-        };
-        if !self.local.user_agent.is_empty() {
-            response
-                .headers
-                .push(make_header("Server", self.local.user_agent.clone()));
         }
-        let _ = self.transactions.respond(now, response);
     }
 
-    /// Moves queued messages out of the transaction layer and reports a
-    /// registration state that changed since the last report.
+    /// A new INVITE; with Replaces it must name a dialog we have (RFC 3891 §3).
+    fn on_invite(&mut self, now: Instant, request: Request) {
+        let replaces = match codec::headers::typed::<Replaces, _>(&request) {
+            None => None,
+            Some(Err(_)) => {
+                let mut io = io!(self, now);
+                io.respond(response_to(&request, 400, None));
+                return;
+            }
+            Some(Ok(r)) => {
+                let target = self
+                    .calls
+                    .iter()
+                    .find(|c| !c.is_ended() && c.matches_replaces(&r));
+                match target {
+                    None => {
+                        let mut io = io!(self, now);
+                        io.respond(response_to(&request, 481, None));
+                        return;
+                    }
+                    Some(c) if r.early_only && c.is_confirmed() => {
+                        let mut io = io!(self, now);
+                        io.respond(response_to(&request, 486, None));
+                        return;
+                    }
+                    Some(c) => Some(c.handle),
+                }
+            }
+        };
+        let handle = self.new_handle();
+        let mut io = io!(self, now);
+        if let Some(call) = Call::incoming(&mut io, handle, request, replaces) {
+            self.calls.push(call);
+        }
+    }
+
+    /// Effects one call's events have on another: an answered INVITE with
+    /// Replaces ends the replaced call; a call placed for a REFER reports
+    /// its progress to the referrer.
+    fn link_calls(&mut self, now: Instant, mark: usize) {
+        let mut idx = mark;
+        while idx < self.events.len() {
+            let Some(event) = self.events.get(idx).cloned() else {
+                break;
+            };
+            idx += 1;
+            let (handle, progress) = match &event {
+                Event::CallAnswered { call, .. } => (*call, Some((200, "OK".to_string()))),
+                Event::CallProgress { call, code, .. } => {
+                    let reason = if *code == 183 {
+                        "Session Progress"
+                    } else {
+                        "Ringing"
+                    };
+                    (*call, Some((*code, reason.to_string())))
+                }
+                Event::CallEnded { call, reason } => (*call, Some(failure_status(reason))),
+                _ => continue,
+            };
+            let Some(call) = self.calls.iter().find(|c| c.handle == handle) else {
+                continue;
+            };
+            let (replaces, origin) = (call.replaces, call.transfer_origin);
+            let answered = matches!(event, Event::CallAnswered { .. });
+            let mut io = io!(self, now);
+            if let (true, Some(old)) = (answered, replaces) {
+                if let Some(old) = self.calls.iter_mut().find(|c| c.handle == old) {
+                    old.replaced(&mut io);
+                }
+            }
+            if let (Some(origin), Some((code, reason))) = (origin, progress) {
+                if let Some(o) = self.calls.iter_mut().find(|c| c.handle == origin) {
+                    o.notify_refer_progress(&mut io, code, &reason);
+                }
+            }
+        }
+    }
+
+    /// Moves queued messages out of the transaction layer, reports a
+    /// registration state that changed since the last report, and forgets
+    /// calls with nothing left to do.
     fn flush(&mut self) {
         while let Some(text) = self.transactions.poll_transmit() {
             if self.connected {
@@ -391,6 +816,17 @@ impl UserAgent {
             self.events
                 .push_back(Event::RegistrationChanged(state.clone()));
         }
+        self.calls.retain(|c| !c.is_finished());
+    }
+}
+
+/// The sipfrag status that tells a referrer how the call it asked for ended.
+fn failure_status(reason: &EndReason) -> (u16, String) {
+    match reason {
+        EndReason::Rejected { code, reason } => (*code, reason.clone()),
+        EndReason::Timeout => (408, "Request Timeout".into()),
+        EndReason::Redirected { .. } => (480, "Temporarily Unavailable".into()),
+        _ => (487, "Request Terminated".into()),
     }
 }
 

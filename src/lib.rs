@@ -76,6 +76,7 @@ pub mod account;
 pub mod backoff;
 pub mod protocol;
 pub mod auth;
+pub mod call;
 pub mod dialog;
 pub mod engine;
 pub mod keepalive;

@@ -374,13 +374,25 @@ fn rejected(response: &Response) -> RegistrationFailure {
     }
 }
 
-/// The reason phrase as received (rsip keeps it in the status code's
-/// Display), for the user to read, not to match on.
+/// The reason phrase, for the user to read, not to match on. rsip keeps
+/// the received phrase only for codes it does not know; for known ones it
+/// prints its variant name ("BusyHere"), which is spaced out again here.
 pub fn reason_phrase(response: &Response) -> String {
     let text = response.status_code.to_string();
-    text.split_once(' ')
-        .map(|(_, r)| r.to_string())
-        .unwrap_or_default()
+    let phrase = text.split_once(' ').map(|(_, r)| r).unwrap_or_default();
+    if phrase.contains(' ') {
+        return phrase.to_string();
+    }
+    let mut out = String::with_capacity(phrase.len() + 4);
+    let mut prev_lower = false;
+    for c in phrase.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        prev_lower = c.is_ascii_lowercase();
+        out.push(c);
+    }
+    out
 }
 
 /// The lifetime the registrar granted to *our* binding (RFC 3261 §10.2.4):

@@ -193,6 +193,42 @@ pub fn build_request(local: &LocalParty, spec: RequestSpec, random: &mut Random)
     }
 }
 
+/// The same request as a new transaction after a 401/407 (RFC 3261 §22.2):
+/// a fresh Via branch, the next CSeq, and `credentials` in place of any
+/// earlier ones; everything else (body, Route, Contact) unchanged.
+pub fn retry_with_credentials(
+    request: &Request,
+    cseq: u32,
+    credentials: Vec<(&'static str, String)>,
+    local: &LocalParty,
+    random: &mut Random,
+) -> Request {
+    let mut headers = rsip::Headers::default();
+    headers.push(Header::Via(rsip::headers::Via::new(
+        local.via(&random.branch()),
+    )));
+    for h in request.headers.iter() {
+        match h {
+            Header::Via(_) | Header::Authorization(_) | Header::ProxyAuthorization(_) => {}
+            Header::CSeq(_) => headers.push(Header::CSeq(rsip::headers::CSeq::new(format!(
+                "{cseq} {}",
+                request.method
+            )))),
+            _ => headers.push(h.clone()),
+        }
+    }
+    for (name, value) in credentials {
+        headers.push(make_header(name, value));
+    }
+    Request {
+        method: request.method.clone(),
+        uri: request.uri.clone(),
+        version: rsip::Version::V2,
+        headers,
+        body: request.body.clone(),
+    }
+}
+
 /// A header with rsip's typed variant where one exists, so the codec's
 /// accessors and rsip's own conversions find it.
 pub fn make_header(name: &str, value: String) -> Header {
