@@ -15,7 +15,7 @@ const IDLE_MS = 150_000;
 
 /** Kamailio's own count of OPTIONS requests received (core statistics). */
 async function optionsReceived(pbx) {
-  const { stdout } = await execFileP('kamcmd', ['-s', `unix:${pbx.run_dir}/kamailio_ctl`, 'stats.get_statistics', 'core:rcv_requests_options']);
+  const { stdout } = await execFileP('kamcmd', ['-s', `unix:${pbx.run_dir}/kamailio_ctl`, 'stats.get_statistics', 'rcv_requests_options']);
   const match = stdout.match(/rcv_requests_options = (\d+)/);
   if (!match) throw new Error(`no OPTIONS statistic in: ${stdout}`);
   return Number(match[1]);
