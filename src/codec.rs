@@ -190,7 +190,7 @@ enum StartLine {
 impl StartLine {
     fn parse(line: &str) -> Result<Self, CodecError> {
         let bad = || CodecError::BadStartLine(line.chars().take(80).collect());
-        if line.len() > 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+        if starts_with_sip_slash(line) {
             // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; a missing
             // reason phrase (even without the SP, RFC 4475 noreason) is tolerated.
             let mut parts = line.splitn(3, ' ');
@@ -268,10 +268,19 @@ fn rsip_friendly_uri(uri: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Byte-wise so that a multi-byte character in the first four bytes (found by
+/// fuzzing: a BOM before the start line) cannot split a char.
+fn starts_with_sip_slash(s: &str) -> bool {
+    s.len() > 4
+        && s.as_bytes()
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+}
+
 fn check_version(version: &str) -> Result<(), CodecError> {
     if version.eq_ignore_ascii_case("SIP/2.0") {
         Ok(())
-    } else if version.len() > 4 && version[..4].eq_ignore_ascii_case("SIP/") {
+    } else if starts_with_sip_slash(version) {
         Err(CodecError::UnsupportedVersion(
             version.chars().take(20).collect(),
         ))
@@ -782,6 +791,14 @@ mod tests {
     fn oversized_messages_are_refused_before_parsing() {
         let big = vec![b'a'; MAX_MESSAGE_SIZE + 1];
         assert_eq!(parse(&big), Err(CodecError::TooLarge(MAX_MESSAGE_SIZE + 1)));
+    }
+
+    #[test]
+    fn multibyte_characters_at_the_start_line_are_refused_not_panicked_on() {
+        // Fuzzing regression: slicing "SIP/" off a line starting with U+FEFF.
+        assert!(parse("\u{feff}IP/2.0 200 OK\r\n\r\n".as_bytes()).is_err());
+        assert!(parse("OPTIONS sip:a SI\u{feff}\r\n\r\n".as_bytes()).is_err());
+        assert!(parse("OPTIONS sip:a SIP\u{feff}\r\n\r\n".as_bytes()).is_err());
     }
 
     #[test]

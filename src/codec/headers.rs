@@ -183,6 +183,16 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
+/// Header values reach these parsers unfolded (codec::parse) or from our own
+/// code; a control character means the input did not come through either and
+/// would not print back as one header line.
+fn plain_text<'a>(value: &'a str, header: &'static str) -> Result<&'a str, HeaderError> {
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(HeaderError::new(header, "control character in value"));
+    }
+    Ok(value)
+}
+
 fn parse_u32(s: &str, header: &'static str) -> Result<u32, HeaderError> {
     let s = s.trim();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -309,6 +319,7 @@ impl ExtHeader for Event {
     const NAME: &'static str = "Event";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         let (package, rest) = value.split_once(';').unwrap_or((value, ""));
         let package = package.trim();
         if !is_token(package) {
@@ -419,6 +430,7 @@ impl ExtHeader for SubscriptionState {
     const NAME: &'static str = "Subscription-State";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         let (state, rest) = value.split_once(';').unwrap_or((value, ""));
         let state = state.trim();
         if !is_token(state) {
@@ -491,6 +503,7 @@ impl ExtHeader for AllowEvents {
     const NAME: &'static str = "Allow-Events";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         value
             .split(',')
             .map(str::trim)
@@ -528,6 +541,7 @@ impl ExtHeader for Replaces {
     const NAME: &'static str = "Replaces";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         let (call_id, rest) = value.split_once(';').unwrap_or((value, ""));
         let call_id = call_id.trim();
         if call_id.is_empty() || call_id.contains(char::is_whitespace) {
@@ -632,6 +646,7 @@ impl ExtHeader for ReferTo {
     const NAME: &'static str = "Refer-To";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         let na = NameAddr::parse(value, Self::NAME)?;
         let (target, query) = na.uri.split_once('?').unwrap_or((na.uri.as_str(), ""));
         let mut replaces = None;
@@ -686,6 +701,7 @@ impl ExtHeader for ReferredBy {
     const NAME: &'static str = "Referred-By";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         NameAddr::parse(value, Self::NAME).map(Self)
     }
 }
@@ -716,6 +732,7 @@ impl ExtHeader for SessionExpires {
     const NAME: &'static str = "Session-Expires";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         let (delta, rest) = value.split_once(';').unwrap_or((value, ""));
         let delta = parse_u32(delta, Self::NAME)?;
         let mut refresher = None;
@@ -759,6 +776,7 @@ impl ExtHeader for MinSe {
     const NAME: &'static str = "Min-SE";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         // Generic params are allowed after the number; none are defined.
         let number = value.split(';').next().unwrap_or("");
         parse_u32(number, Self::NAME).map(Self)
@@ -779,6 +797,7 @@ impl ExtHeader for RSeq {
     const NAME: &'static str = "RSeq";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         parse_u32(value, Self::NAME).map(Self)
     }
 }
@@ -802,6 +821,7 @@ impl ExtHeader for RAck {
     const NAME: &'static str = "RAck";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         let mut parts = value.split_whitespace();
         let (Some(rseq), Some(cseq), Some(method), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -868,6 +888,9 @@ fn parse_info_list(value: &str, header: &'static str) -> Result<Vec<InfoEntry>, 
                     _ => ("", e),
                 },
             };
+            if uri.contains(['<', '>', '"']) {
+                return Err(HeaderError::new(header, "stray '<', '>' or '\"'"));
+            }
             let rest = if rest.is_empty() || rest.trim_start().starts_with(';') {
                 rest.to_string()
             } else {
@@ -899,6 +922,7 @@ impl ExtHeader for CallInfo {
     const NAME: &'static str = "Call-Info";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         parse_info_list(value, Self::NAME).map(Self)
     }
 }
@@ -946,6 +970,7 @@ impl ExtHeader for AlertInfo {
     const NAME: &'static str = "Alert-Info";
 
     fn parse(value: &str) -> Result<Self, HeaderError> {
+        let value = plain_text(value, Self::NAME)?;
         parse_info_list(value, Self::NAME).map(Self)
     }
 }
