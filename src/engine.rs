@@ -1,6 +1,6 @@
 //! The user agent: one sans-IO object that owns the transactions, the
-//! registration, the keepalive, the calls (and, as they land, subscriptions)
-//! of one account on one WebSocket connection.
+//! registration, the keepalive, the calls, subscriptions, publications and
+//! messages of one account on one WebSocket connection.
 //!
 //! Inputs are `handle_*` calls and commands, each given `now`; outputs are
 //! drained with [`UserAgent::poll_transmit`], [`UserAgent::poll_event`] and
@@ -11,20 +11,26 @@ use std::collections::VecDeque;
 use rsip::{Method, Request, Response, SipMessage};
 use thiserror::Error;
 
-use crate::auth::Credentials;
+use crate::auth::{AuthError, Credentials, DigestSession};
 use crate::call::{Call, CallError, CallHandle, CallState, CallTx, EndReason};
 use crate::codec::headers::Replaces;
 use crate::codec::{self, CodecError};
 use crate::keepalive::{Keepalive, KeepaliveAction};
+use crate::message::{MessageError, MessageHandle, MessageOutcome, OutgoingMessage};
+use crate::publication::{Publication, PublicationError, PublicationHandle, PublicationStatus};
 use crate::random::Random;
 use crate::registration::{self, Registration, RegistrationState};
 pub use crate::request::Transport;
-use crate::request::{make_header, LocalParty};
+use crate::request::{make_header, retry_with_credentials, LocalParty};
+use crate::subscription::{
+    Subscription, SubscriptionError, SubscriptionHandle, SubscriptionStatus,
+};
 use crate::time::Instant;
 use crate::transaction::{response_to, ClientEvent, ServerInput, TransactionLayer};
 
 /// Methods we answer; sent in Allow (RFC 3261 §20.5).
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE";
+pub(crate) const ALLOW: &str =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE, MESSAGE";
 
 /// The account and the knobs of one user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +137,33 @@ pub enum Event {
         code: u16,
         done: bool,
     },
+    SubscriptionChanged {
+        subscription: SubscriptionHandle,
+        status: SubscriptionStatus,
+    },
+    /// A NOTIFY with a body (dialog-info, message-summary, PIDF, ...): parse
+    /// it with the `event` module.
+    Notify {
+        subscription: SubscriptionHandle,
+        package: String,
+        content_type: Option<String>,
+        body: String,
+    },
+    MessageSent {
+        message: MessageHandle,
+        outcome: MessageOutcome,
+    },
+    /// A MESSAGE for us (already answered 200).
+    MessageReceived {
+        from: String,
+        to: String,
+        content_type: Option<String>,
+        body: String,
+    },
+    PublicationChanged {
+        publication: PublicationHandle,
+        status: PublicationStatus,
+    },
 }
 
 /// One SIP message for the one connection (a WebSocket text frame).
@@ -155,6 +188,9 @@ pub(crate) enum Owner {
     Registration(u64),
     Keepalive(u64),
     Call(CallHandle, CallTx),
+    Subscription(SubscriptionHandle, u64),
+    Message(MessageHandle),
+    Publication(PublicationHandle, u64),
 }
 
 /// What a protocol module may touch while it handles one input.
@@ -200,6 +236,29 @@ impl Io<'_> {
     pub fn emit(&mut self, event: Event) {
         self.events.push_back(event);
     }
+
+    /// `original` again with credentials for the challenges of `response`,
+    /// as a new transaction with CSeq `cseq`; `Err` when the challenge must
+    /// not be answered (see [`DigestSession::handle_challenges`]).
+    pub fn reauthorize(
+        &mut self,
+        digest: &mut DigestSession,
+        original: &Request,
+        response: &Response,
+        cseq: u32,
+    ) -> Result<Request, AuthError> {
+        digest.handle_challenges(&codec::challenge::challenges(response))?;
+        let method = original.method.to_string();
+        let uri = original.uri.to_string();
+        let auth = digest.authorize(self.credentials, &method, &uri, &original.body, self.random);
+        Ok(retry_with_credentials(
+            original,
+            cseq,
+            auth,
+            self.local,
+            self.random,
+        ))
+    }
 }
 
 /// Borrows the parts of the agent a protocol module may use, leaving the
@@ -226,6 +285,9 @@ pub struct UserAgent {
     registration: Registration,
     keepalive: Keepalive,
     calls: Vec<Call>,
+    subscriptions: Vec<Subscription>,
+    messages: Vec<OutgoingMessage>,
+    publications: Vec<Publication>,
     next_handle: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -279,6 +341,9 @@ impl UserAgent {
             registration,
             keepalive: Keepalive::new(),
             calls: Vec::new(),
+            subscriptions: Vec::new(),
+            messages: Vec::new(),
+            publications: Vec::new(),
             next_handle: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -328,6 +393,13 @@ impl UserAgent {
         if let Some(out) = self.registration.on_connected(now, ctx) {
             self.send_register(now, out);
         }
+        let mut io = io!(self, now);
+        for sub in &mut self.subscriptions {
+            sub.on_connected(&mut io);
+        }
+        for publication in &mut self.publications {
+            publication.on_connected(&mut io);
+        }
         self.flush();
     }
 
@@ -335,14 +407,27 @@ impl UserAgent {
     pub fn handle_disconnected(&mut self, now: Instant) {
         self.connected = false;
         self.keepalive.on_disconnected();
-        // Every owner is told below in its own terms; the per-transaction
-        // errors add nothing.
-        let _ = self.transactions.transport_lost();
+        let mark = self.events.len();
+        for (owner, event) in self.transactions.transport_lost() {
+            self.dispatch(now, owner, event);
+        }
+        // Then each owner settles in its own terms (these override any
+        // retry the transport error scheduled: nothing goes out until the
+        // next connection).
         self.registration.on_disconnected();
         let mut io = io!(self, now);
         for call in &mut self.calls {
             call.on_transport_lost(&mut io);
         }
+        for sub in &mut self.subscriptions {
+            sub.on_transport_lost(&mut io);
+        }
+        for publication in &mut self.publications {
+            publication.on_transport_lost(&mut io);
+        }
+        // Whatever the owners tried to send on the dead connection.
+        let _ = self.transactions.transport_lost();
+        self.link_calls(now, mark);
         self.transmits.clear();
         self.flush();
     }
@@ -418,6 +503,18 @@ impl UserAgent {
         for call in &mut self.calls {
             if call.poll_timeout().is_some_and(|t| t <= now) {
                 call.on_timeout(&mut io);
+            }
+        }
+        if self.connected {
+            for sub in &mut self.subscriptions {
+                if sub.poll_timeout().is_some_and(|t| t <= now) {
+                    sub.on_timeout(&mut io);
+                }
+            }
+            for publication in &mut self.publications {
+                if publication.poll_timeout().is_some_and(|t| t <= now) {
+                    publication.on_timeout(&mut io);
+                }
             }
         }
         self.link_calls(now, mark);
@@ -572,6 +669,143 @@ impl UserAgent {
         })
     }
 
+    // ---- subscription commands ----------------------------------------
+
+    /// Subscribe to `package` (`dialog`, `message-summary`, `presence`) of
+    /// `target`; kept alive until `unsubscribe` or a final termination.
+    /// While disconnected it waits for the next connection.
+    pub fn subscribe(
+        &mut self,
+        now: Instant,
+        target: &str,
+        package: &str,
+        accept: Option<&str>,
+        expires: u32,
+    ) -> Result<SubscriptionHandle, SubscriptionError> {
+        let handle = SubscriptionHandle(self.next_handle);
+        self.next_handle = self.next_handle.wrapping_add(1);
+        let connected = self.connected;
+        let mut io = io!(self, now);
+        let sub = Subscription::new(&mut io, handle, target, package, accept, expires, connected);
+        self.subscriptions.push(sub);
+        self.flush();
+        Ok(handle)
+    }
+
+    pub fn unsubscribe(
+        &mut self,
+        now: Instant,
+        subscription: SubscriptionHandle,
+    ) -> Result<(), SubscriptionError> {
+        let mut io = io!(self, now);
+        let sub = self
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.handle == subscription)
+            .ok_or(SubscriptionError::NoSuchSubscription)?;
+        sub.unsubscribe(&mut io);
+        self.flush();
+        Ok(())
+    }
+
+    pub fn subscription_status(
+        &self,
+        subscription: SubscriptionHandle,
+    ) -> Option<SubscriptionStatus> {
+        self.subscriptions
+            .iter()
+            .find(|s| s.handle == subscription)
+            .map(|s| s.status().clone())
+    }
+
+    // ---- MESSAGE and PUBLISH -------------------------------------------
+
+    /// Sends a MESSAGE (RFC 3428); the outcome comes as `Event::MessageSent`.
+    pub fn send_message(
+        &mut self,
+        now: Instant,
+        target: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Result<MessageHandle, MessageError> {
+        if !self.connected {
+            return Err(MessageError::NotConnected);
+        }
+        let handle = MessageHandle(self.next_handle);
+        self.next_handle = self.next_handle.wrapping_add(1);
+        let mut io = io!(self, now);
+        let message = OutgoingMessage::send(&mut io, handle, target, content_type, body)?;
+        self.messages.push(message);
+        self.flush();
+        Ok(handle)
+    }
+
+    /// Publishes our state for `package` (RFC 3903) and keeps it refreshed.
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        package: &str,
+        content_type: &str,
+        body: &str,
+        expires: u32,
+    ) -> Result<PublicationHandle, PublicationError> {
+        if !self.connected {
+            return Err(PublicationError::NotConnected);
+        }
+        let handle = PublicationHandle(self.next_handle);
+        self.next_handle = self.next_handle.wrapping_add(1);
+        let mut io = io!(self, now);
+        let publication = Publication::new(&mut io, handle, package, content_type, body, expires);
+        self.publications.push(publication);
+        self.flush();
+        Ok(handle)
+    }
+
+    /// New state for an existing publication.
+    pub fn republish(
+        &mut self,
+        now: Instant,
+        publication: PublicationHandle,
+        body: &str,
+    ) -> Result<(), PublicationError> {
+        self.with_publication(now, publication, |p, io| p.modify(io, body))
+    }
+
+    pub fn unpublish(
+        &mut self,
+        now: Instant,
+        publication: PublicationHandle,
+    ) -> Result<(), PublicationError> {
+        self.with_publication(now, publication, |p, io| p.remove(io))
+    }
+
+    pub fn publication_status(&self, publication: PublicationHandle) -> Option<PublicationStatus> {
+        self.publications
+            .iter()
+            .find(|p| p.handle == publication)
+            .map(|p| p.status().clone())
+    }
+
+    fn with_publication(
+        &mut self,
+        now: Instant,
+        handle: PublicationHandle,
+        f: impl FnOnce(&mut Publication, &mut Io<'_>),
+    ) -> Result<(), PublicationError> {
+        if !self.connected {
+            return Err(PublicationError::NotConnected);
+        }
+        let mut io = io!(self, now);
+        let p = self
+            .publications
+            .iter_mut()
+            .find(|p| p.handle == handle)
+            .ok_or(PublicationError::NoSuchPublication)?;
+        f(p, &mut io);
+        self.flush();
+        Ok(())
+    }
+
     // ---- outputs -------------------------------------------------------
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -590,11 +824,25 @@ impl UserAgent {
             None
         };
         let calls = self.calls.iter().filter_map(Call::poll_timeout).min();
+        let subs = if self.connected {
+            let s = self
+                .subscriptions
+                .iter()
+                .filter_map(Subscription::poll_timeout);
+            let p = self
+                .publications
+                .iter()
+                .filter_map(Publication::poll_timeout);
+            s.chain(p).min()
+        } else {
+            None
+        };
         [
             self.transactions.poll_timeout(),
             self.registration.poll_timeout(),
             keepalive,
             calls,
+            subs,
         ]
         .into_iter()
         .flatten()
@@ -674,6 +922,24 @@ impl UserAgent {
                     call.on_client_event(&mut io, tx, event);
                 }
             }
+            Owner::Subscription(handle, generation) => {
+                let mut io = io!(self, now);
+                if let Some(sub) = self.subscriptions.iter_mut().find(|s| s.handle == handle) {
+                    sub.on_client_event(&mut io, generation, event);
+                }
+            }
+            Owner::Message(handle) => {
+                let mut io = io!(self, now);
+                if let Some(m) = self.messages.iter_mut().find(|m| m.handle == handle) {
+                    m.on_client_event(&mut io, event);
+                }
+            }
+            Owner::Publication(handle, generation) => {
+                let mut io = io!(self, now);
+                if let Some(p) = self.publications.iter_mut().find(|p| p.handle == handle) {
+                    p.on_client_event(&mut io, generation, event);
+                }
+            }
         }
     }
 
@@ -688,8 +954,21 @@ impl UserAgent {
     fn handle_request(&mut self, now: Instant, request: Request) {
         let mut io = io!(self, now);
         if codec::to_tag(&request).is_some() {
-            match self.calls.iter_mut().find(|c| c.owns_request(&request)) {
-                Some(call) => call.on_request(&mut io, request),
+            if let Some(call) = self.calls.iter_mut().find(|c| c.owns_request(&request)) {
+                call.on_request(&mut io, request);
+                return;
+            }
+            let sub = self
+                .subscriptions
+                .iter_mut()
+                .find(|s| s.owns_request(&request));
+            match sub {
+                Some(sub) if request.method == Method::Notify => sub.on_notify(&mut io, request),
+                Some(_) => {
+                    let mut r = response_to(&request, 405, None);
+                    r.headers.push(make_header("Allow", "NOTIFY".into()));
+                    io.respond(r);
+                }
                 // RFC 3261 §12.2.2: a request for a dialog we do not know.
                 None => io.respond(response_to(&request, 481, None)),
             }
@@ -707,6 +986,7 @@ impl UserAgent {
                     None => io.respond(response_to(&request, 481, None)),
                 }
             }
+            Method::Message => crate::message::receive(&mut io, request),
             // RFC 3261 §11.2: say what we can do.
             Method::Options => {
                 let mut r = response_to(&request, 200, Some(&io.random.tag()));
@@ -817,6 +1097,9 @@ impl UserAgent {
                 .push_back(Event::RegistrationChanged(state.clone()));
         }
         self.calls.retain(|c| !c.is_finished());
+        self.subscriptions.retain(|s| !s.is_finished());
+        self.messages.retain(|m| !m.is_done());
+        self.publications.retain(|p| !p.is_finished());
     }
 }
 

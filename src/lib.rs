@@ -80,9 +80,12 @@ pub mod call;
 pub mod dialog;
 pub mod engine;
 pub mod keepalive;
+pub mod message;
+pub mod publication;
 pub mod random;
 pub mod registration;
 pub mod request;
+pub mod subscription;
 pub mod transaction;
 pub mod time;
 
