@@ -136,7 +136,11 @@ impl ServerUrl {
             secure,
             host,
             port,
-            path: if tail.is_empty() { "/".to_owned() } else { tail.to_owned() },
+            path: if tail.is_empty() {
+                "/".to_owned()
+            } else {
+                tail.to_owned()
+            },
         };
         if !url.secure && !url.is_loopback() {
             return Err(AccountError::ServerInsecure);
@@ -147,6 +151,18 @@ impl ServerUrl {
     /// Plain `ws://` is tolerated only where nobody can listen in.
     pub fn is_loopback(&self) -> bool {
         matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+    }
+
+    /// The same host and port over `https://`, for `wss://` servers: opening it
+    /// in a tab shows the certificate, which a failed WebSocket never does.
+    pub fn certificate_check_url(&self) -> Option<String> {
+        if !self.secure {
+            return None;
+        }
+        Some(match self.port {
+            Some(port) => format!("https://{}:{port}/", self.host),
+            None => format!("https://{}/", self.host),
+        })
     }
 
     /// The URL in canonical form, as handed to `new WebSocket(..)`.
@@ -171,10 +187,16 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), AccountError>
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let close = v6.find(']').ok_or(AccountError::ServerInvalid)?;
         let inner = v6.get(..close).ok_or(AccountError::ServerInvalid)?;
-        if inner.is_empty() || !inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        if inner.is_empty()
+            || !inner
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
             return Err(AccountError::ServerInvalid);
         }
-        let host = authority.get(..close + 2).ok_or(AccountError::ServerInvalid)?;
+        let host = authority
+            .get(..close + 2)
+            .ok_or(AccountError::ServerInvalid)?;
         let after = v6.get(close + 1..).unwrap_or("");
         let port = match after.strip_prefix(':') {
             Some(p) => Some(p),
@@ -190,7 +212,9 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), AccountError>
     };
     if !host.starts_with('[') {
         let valid = !host.is_empty()
-            && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
             && !host.starts_with(['.', '-'])
             && !host.contains("..");
         if !valid {
@@ -214,7 +238,22 @@ fn is_user_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
         || matches!(
             c,
-            '-' | '_' | '.' | '!' | '~' | '*' | '\'' | '(' | ')' | '&' | '=' | '+' | '$' | ',' | ';' | '?' | '/'
+            '-' | '_'
+                | '.'
+                | '!'
+                | '~'
+                | '*'
+                | '\''
+                | '('
+                | ')'
+                | '&'
+                | '='
+                | '+'
+                | '$'
+                | ','
+                | ';'
+                | '?'
+                | '/'
         )
 }
 
@@ -247,7 +286,11 @@ impl ValidAccount {
 }
 
 fn non_empty(value: &Option<String>) -> Option<String> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 impl Account {
@@ -278,7 +321,10 @@ impl Account {
         if let Some(auth_id) = non_empty(&self.auth_id) {
             if auth_id.len() > MAX_FIELD_LEN {
                 errors.push(AccountError::TooLong(Field::AuthId));
-            } else if auth_id.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\') {
+            } else if auth_id
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+            {
                 errors.push(AccountError::AuthIdInvalid);
             }
         }
@@ -286,7 +332,10 @@ impl Account {
         if let Some(name) = non_empty(&self.display_name) {
             if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
                 errors.push(AccountError::TooLong(Field::DisplayName));
-            } else if name.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+            } else if name
+                .chars()
+                .any(|c| c.is_control() || c == '"' || c == '\\')
+            {
                 errors.push(AccountError::DisplayNameInvalid);
             }
         }
@@ -324,29 +373,64 @@ mod tests {
 
     #[test]
     fn wss_anywhere_is_accepted_and_normalised() {
-        let valid = account(" WSS://PBX.Example.com:8443/ws ").validate().unwrap();
+        let valid = account(" WSS://PBX.Example.com:8443/ws ")
+            .validate()
+            .unwrap();
         assert!(valid.server.secure);
         assert_eq!(valid.server.host, "pbx.example.com");
         assert_eq!(valid.server.port, Some(8443));
         assert_eq!(valid.server.to_url(), "wss://pbx.example.com:8443/ws");
         assert_eq!(valid.aor(), "1001@pbx.example.com");
-        assert_eq!(account("wss://pbx.test").validate().unwrap().server.to_url(), "wss://pbx.test/");
+        assert_eq!(
+            account("wss://pbx.test")
+                .validate()
+                .unwrap()
+                .server
+                .to_url(),
+            "wss://pbx.test/"
+        );
+        assert_eq!(
+            valid.server.certificate_check_url().as_deref(),
+            Some("https://pbx.example.com:8443/")
+        );
+        assert_eq!(
+            ServerUrl::parse("ws://127.0.0.1:8088")
+                .unwrap()
+                .certificate_check_url(),
+            None
+        );
     }
 
     #[test]
     fn plain_ws_only_on_loopback() {
-        for ok in ["ws://127.0.0.1:8088", "ws://localhost:5066/", "ws://[::1]:8088/sip"] {
+        for ok in [
+            "ws://127.0.0.1:8088",
+            "ws://localhost:5066/",
+            "ws://[::1]:8088/sip",
+        ] {
             assert!(account(ok).validate().is_ok(), "{ok}");
         }
-        assert_eq!(account("ws://pbx.example.com").validate(), Err(AccountError::ServerInsecure));
-        assert_eq!(account("ws://127.0.0.2").validate(), Err(AccountError::ServerInsecure));
+        assert_eq!(
+            account("ws://pbx.example.com").validate(),
+            Err(AccountError::ServerInsecure)
+        );
+        assert_eq!(
+            account("ws://127.0.0.2").validate(),
+            Err(AccountError::ServerInsecure)
+        );
     }
 
     #[test]
     fn bad_server_addresses_get_typed_errors() {
         assert_eq!(account("").validate(), Err(AccountError::ServerMissing));
-        assert_eq!(account("https://pbx.test").validate(), Err(AccountError::ServerScheme));
-        assert_eq!(account("pbx.test").validate(), Err(AccountError::ServerScheme));
+        assert_eq!(
+            account("https://pbx.test").validate(),
+            Err(AccountError::ServerScheme)
+        );
+        assert_eq!(
+            account("pbx.test").validate(),
+            Err(AccountError::ServerScheme)
+        );
         for bad in [
             "wss://",
             "wss://:8443",
@@ -362,7 +446,11 @@ mod tests {
             "wss://pbx.test/a#frag",
             "wss://π.test",
         ] {
-            assert_eq!(account(bad).validate(), Err(AccountError::ServerInvalid), "{bad}");
+            assert_eq!(
+                account(bad).validate(),
+                Err(AccountError::ServerInvalid),
+                "{bad}"
+            );
         }
     }
 
@@ -378,9 +466,18 @@ mod tests {
         let fields: Vec<Field> = a.errors().iter().map(AccountError::field).collect();
         assert_eq!(
             fields,
-            [Field::Server, Field::Username, Field::Password, Field::AuthId, Field::DisplayName]
+            [
+                Field::Server,
+                Field::Username,
+                Field::Password,
+                Field::AuthId,
+                Field::DisplayName
+            ]
         );
-        assert!(a.errors().iter().all(|e| e.message_key().starts_with("err")));
+        assert!(a
+            .errors()
+            .iter()
+            .all(|e| e.message_key().starts_with("err")));
     }
 
     #[test]
@@ -403,15 +500,22 @@ mod tests {
         a.display_name = Some("名".repeat(65));
         assert_eq!(
             a.errors(),
-            [AccountError::TooLong(Field::Username), AccountError::TooLong(Field::DisplayName)]
+            [
+                AccountError::TooLong(Field::Username),
+                AccountError::TooLong(Field::DisplayName)
+            ]
         );
-        assert_eq!(account(&format!("wss://{}", "a".repeat(300))).validate(), Err(AccountError::TooLong(Field::Server)));
+        assert_eq!(
+            account(&format!("wss://{}", "a".repeat(300))).validate(),
+            Err(AccountError::TooLong(Field::Server))
+        );
     }
 
     #[test]
     fn stored_json_with_missing_optionals_still_reads() {
         let a: Account =
-            serde_json::from_str(r#"{"server":"wss://pbx.test","username":"1001","password":"p"}"#).unwrap();
+            serde_json::from_str(r#"{"server":"wss://pbx.test","username":"1001","password":"p"}"#)
+                .unwrap();
         assert_eq!(a.auth_id, None);
         assert!(a.validate().is_ok());
     }

@@ -66,7 +66,9 @@ mod tests {
     #[test]
     fn delays_double_then_stay_capped() {
         let mut b = Backoff::new();
-        let upper: Vec<u64> = (0..8).map(|_| b.next_delay(u32::MAX).as_millis() as u64).collect();
+        let upper: Vec<u64> = (0..8)
+            .map(|_| b.next_delay(u32::MAX).as_millis() as u64)
+            .collect();
         assert_eq!(upper, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
         let mut b = Backoff::new();
         let lower: Vec<u64> = (0..7).map(|_| b.next_delay(0).as_millis() as u64).collect();

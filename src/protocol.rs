@@ -82,10 +82,10 @@ pub enum RegState {
     Registered,
     /// The server rejected the credentials; no retry until the account changes.
     AuthFailed,
-    /// No WebSocket connection (refused, timed out, dropped); retrying with backoff.
+    /// No WebSocket connection (refused, timed out, dropped, or an untrusted
+    /// certificate: Chrome reports all of them to the page and to
+    /// `chrome.webRequest` as the same failure); retrying with backoff.
     Unreachable,
-    /// The WebSocket failed on the server's certificate; retrying with backoff.
-    TlsError,
     /// The server answered REGISTER with another final error (`status_code`).
     Rejected,
 }
@@ -99,7 +99,6 @@ impl RegState {
             RegState::Registered => "registered",
             RegState::AuthFailed => "auth_failed",
             RegState::Unreachable => "unreachable",
-            RegState::TlsError => "tls_error",
             RegState::Rejected => "rejected",
         }
     }
@@ -112,7 +111,6 @@ impl RegState {
             RegState::Registered => "stateRegistered",
             RegState::AuthFailed => "stateAuthFailed",
             RegState::Unreachable => "stateUnreachable",
-            RegState::TlsError => "stateTlsError",
             RegState::Rejected => "stateRejected",
         }
     }
@@ -123,7 +121,6 @@ impl RegState {
             RegState::Unregistered => Some("hintUnregistered"),
             RegState::AuthFailed => Some("hintAuthFailed"),
             RegState::Unreachable => Some("hintUnreachable"),
-            RegState::TlsError => Some("hintTlsError"),
             RegState::Rejected => Some("hintRejected"),
             RegState::Registering | RegState::Registered => None,
         }
@@ -202,7 +199,8 @@ fn decode<T: Message>(text: &str) -> Result<T, ProtocolError> {
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(ProtocolError::TooLarge);
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
     let mut object = match value {
         Value::Object(object) => object,
         _ => return Err(ProtocolError::NotAnObject),
@@ -214,10 +212,13 @@ fn decode<T: Message>(text: &str) -> Result<T, ProtocolError> {
     }
     match object.get("type") {
         Some(Value::String(t)) if T::TYPES.contains(&t.as_str()) => {}
-        Some(Value::String(t)) => return Err(ProtocolError::UnknownType(t.chars().take(64).collect())),
+        Some(Value::String(t)) => {
+            return Err(ProtocolError::UnknownType(t.chars().take(64).collect()))
+        }
         _ => return Err(ProtocolError::MissingType),
     }
-    serde_json::from_value(Value::Object(object)).map_err(|e| ProtocolError::Malformed(e.to_string()))
+    serde_json::from_value(Value::Object(object))
+        .map_err(|e| ProtocolError::Malformed(e.to_string()))
 }
 
 fn encode<T: Message>(message: &T) -> String {
@@ -247,7 +248,12 @@ impl Reply {
         encode(self)
     }
     pub fn bad_request() -> Reply {
-        Reply::Error { error: ErrorReply { code: ErrorCode::BadRequest, account: None } }
+        Reply::Error {
+            error: ErrorReply {
+                code: ErrorCode::BadRequest,
+                account: None,
+            },
+        }
     }
 }
 
@@ -266,7 +272,10 @@ mod tests {
 
     #[test]
     fn requests_have_the_documented_wire_form() {
-        assert_eq!(Request::GetSnapshot.encode(), r#"{"type":"get_snapshot","v":1}"#);
+        assert_eq!(
+            Request::GetSnapshot.encode(),
+            r#"{"type":"get_snapshot","v":1}"#
+        );
         let set = Request::SetAccount {
             account: Account {
                 server: "ws://127.0.0.1:8088".into(),
@@ -282,7 +291,10 @@ mod tests {
             r#"{"account":{"display_name":"Alice","password":"pass1001","server":"ws://127.0.0.1:8088","username":"1001"},"type":"set_account","v":1}"#
         );
         assert_eq!(Request::decode(&text), Ok(set));
-        assert_eq!(Request::decode(r#"{"v":1,"type":"get_account"}"#), Ok(Request::GetAccount));
+        assert_eq!(
+            Request::decode(r#"{"v":1,"type":"get_account"}"#),
+            Ok(Request::GetAccount)
+        );
     }
 
     #[test]
@@ -295,7 +307,9 @@ mod tests {
             reason: Some("Unauthorized".into()),
             registered_in_ms: None,
         };
-        let push = Push::Snapshot { snapshot: snapshot.clone() };
+        let push = Push::Snapshot {
+            snapshot: snapshot.clone(),
+        };
         let text = push.encode();
         assert!(text.contains(r#""state":"auth_failed""#), "{text}");
         assert_eq!(Push::decode(&text), Ok(push));
@@ -307,12 +321,14 @@ mod tests {
             RegState::Registered,
             RegState::AuthFailed,
             RegState::Unreachable,
-            RegState::TlsError,
             RegState::Rejected,
         ]
         .iter()
         .map(|s| {
-            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
             serde_json::to_string(s).unwrap()
         })
         .collect();
@@ -324,7 +340,6 @@ mod tests {
                 "\"registered\"",
                 "\"auth_failed\"",
                 "\"unreachable\"",
-                "\"tls_error\"",
                 "\"rejected\""
             ]
         );
@@ -332,7 +347,8 @@ mod tests {
 
     #[test]
     fn a_minimal_snapshot_from_an_older_worker_still_decodes() {
-        let push = Push::decode(r#"{"v":1,"type":"snapshot","snapshot":{"state":"registering"}}"#).unwrap();
+        let push = Push::decode(r#"{"v":1,"type":"snapshot","snapshot":{"state":"registering"}}"#)
+            .unwrap();
         let Push::Snapshot { snapshot } = push;
         assert_eq!(snapshot.state, RegState::Registering);
         assert_eq!(snapshot.registered_in_ms, None);
@@ -341,10 +357,16 @@ mod tests {
     #[test]
     fn error_replies_carry_the_account_error() {
         let reply = Reply::Error {
-            error: ErrorReply { code: ErrorCode::InvalidAccount, account: Some(AccountError::ServerInsecure) },
+            error: ErrorReply {
+                code: ErrorCode::InvalidAccount,
+                account: Some(AccountError::ServerInsecure),
+            },
         };
         let text = reply.encode();
-        assert_eq!(text, r#"{"error":{"account":"server_insecure","code":"invalid_account"},"type":"error","v":1}"#);
+        assert_eq!(
+            text,
+            r#"{"error":{"account":"server_insecure","code":"invalid_account"},"type":"error","v":1}"#
+        );
         assert_eq!(Reply::decode(&text), Ok(reply));
     }
 
@@ -361,7 +383,10 @@ mod tests {
             (r#"{"v":1}"#, MissingType),
             (r#"{"v":1,"type":7}"#, MissingType),
             (r#"{"v":1,"type":"dial"}"#, UnknownType("dial".into())),
-            (r#"{"v":1,"type":"snapshot"}"#, UnknownType("snapshot".into())),
+            (
+                r#"{"v":1,"type":"snapshot"}"#,
+                UnknownType("snapshot".into()),
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(&Request::decode(text).unwrap_err(), expected, "{text}");
@@ -377,7 +402,10 @@ mod tests {
         }
         assert!(matches!(Request::decode("null"), Err(NotAnObject)));
         assert!(matches!(Request::decode("{"), Err(Malformed(_))));
-        let huge = format!(r#"{{"v":1,"type":"get_snapshot","x":"{}"}}"#, "a".repeat(MAX_MESSAGE_BYTES));
+        let huge = format!(
+            r#"{{"v":1,"type":"get_snapshot","x":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
         assert_eq!(Request::decode(&huge), Err(TooLarge));
     }
 
@@ -391,7 +419,11 @@ mod tests {
 
     #[test]
     fn every_state_has_a_sentence() {
-        for state in [RegState::AuthFailed, RegState::Registered, RegState::TlsError] {
+        for state in [
+            RegState::AuthFailed,
+            RegState::Registered,
+            RegState::Unreachable,
+        ] {
             assert!(state.message_key().starts_with("state"));
         }
         assert_eq!(RegState::Registered.hint_key(), None);

@@ -76,7 +76,11 @@ pub async fn ensure_alarm(name: &str, period_minutes: f64) -> Result<(), JsValue
     let existing = JsFuture::from(alarms_get(name)?).await?;
     if existing.is_undefined() || existing.is_null() {
         let info = js_sys::Object::new();
-        js_sys::Reflect::set(&info, &"periodInMinutes".into(), &JsValue::from_f64(period_minutes))?;
+        js_sys::Reflect::set(
+            &info,
+            &"periodInMinutes".into(),
+            &JsValue::from_f64(period_minutes),
+        )?;
         JsFuture::from(alarms_create(name, &info)?).await?;
     }
     Ok(())
@@ -84,7 +88,9 @@ pub async fn ensure_alarm(name: &str, period_minutes: f64) -> Result<(), JsValue
 
 /// `JSON.stringify(value)`, `None` for values JSON cannot represent.
 pub fn to_json(value: &JsValue) -> Option<String> {
-    js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string())
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
 }
 
 /// `JSON.parse(text)`; our own encoder never produces invalid JSON.

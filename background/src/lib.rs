@@ -15,7 +15,9 @@ use js_sys::{ArrayBuffer, Uint8Array};
 use ringside::account::{Account, ValidAccount};
 use ringside::backoff::Backoff;
 use ringside::engine::{Event, Transport, UaConfig, UserAgent};
-use ringside::protocol::{ErrorCode, ErrorReply, Push, RegState, Reply, Request, Snapshot, STATE_PORT};
+use ringside::protocol::{
+    ErrorCode, ErrorReply, Push, RegState, Reply, Request, Snapshot, STATE_PORT,
+};
 use ringside::registration::{RegistrationFailure, RegistrationState};
 use ringside::Instant;
 use wasm_bindgen::prelude::*;
@@ -93,8 +95,6 @@ struct Worker {
     backoff: Backoff,
     /// The server rejected the credential: no retry until the account changes.
     stopped: bool,
-    /// `chrome.webRequest` saw a certificate error for the current attempt.
-    tls_error: bool,
     state: Option<RegState>,
     status_code: Option<u16>,
     reason: Option<String>,
@@ -132,9 +132,15 @@ impl Worker {
         if self.last_pushed.as_ref() == Some(&snapshot) {
             return;
         }
-        let message = chrome::from_json(&Push::Snapshot { snapshot: snapshot.clone() }.encode());
+        let message = chrome::from_json(
+            &Push::Snapshot {
+                snapshot: snapshot.clone(),
+            }
+            .encode(),
+        );
         // A port whose popup closed throws; forget it.
-        self.ports.retain(|(_, port)| port.post_message(&message).is_ok());
+        self.ports
+            .retain(|(_, port)| port.post_message(&message).is_ok());
         self.last_pushed = Some(snapshot);
     }
 
@@ -147,17 +153,25 @@ impl Worker {
         self.engine_timer = None;
         self.backoff.reset();
         self.stopped = false;
-        self.tls_error = false;
         self.ua = None;
         self.account = account;
-        self.set_state(if self.account.is_some() { RegState::Registering } else { RegState::Unregistered });
+        self.set_state(if self.account.is_some() {
+            RegState::Registering
+        } else {
+            RegState::Unregistered
+        });
         if let (Some(account), Some(instance_id)) = (&self.account, &self.instance_id) {
-            let mut config = UaConfig::new(&account.username, &account.server.host, &account.password);
+            let mut config =
+                UaConfig::new(&account.username, &account.server.host, &account.password);
             config.auth_username = account.auth_id.clone();
             config.display_name = account.display_name.clone();
             config.instance_id = instance_id.clone();
             config.register_expires = REGISTER_EXPIRES;
-            config.transport = if account.server.secure { Transport::Wss } else { Transport::Ws };
+            config.transport = if account.server.secure {
+                Transport::Wss
+            } else {
+                Transport::Ws
+            };
             let seed = u64::from_le_bytes(chrome::random_bytes::<8>());
             let mut ua = UserAgent::new(config, seed);
             ua.register(now());
@@ -174,7 +188,6 @@ impl Worker {
         let Some(account) = &self.account else { return };
         let url = account.server.to_url();
         self.retry_timer = None;
-        self.tls_error = false;
         self.generation += 1;
         let generation = self.generation;
         let ws = match WebSocket::new_with_str(&url, "sip") {
@@ -213,7 +226,9 @@ impl Worker {
     }
 
     fn current(&self, generation: u64) -> bool {
-        self.conn.as_ref().is_some_and(|c| c.generation == generation)
+        self.conn
+            .as_ref()
+            .is_some_and(|c| c.generation == generation)
     }
 
     fn on_open(&mut self, generation: u64) {
@@ -258,7 +273,9 @@ impl Worker {
             return;
         }
         let was_open = self.conn.as_ref().is_some_and(|c| c.open);
-        chrome::log(&format!("ringside: WebSocket closed (code {code}, was open: {was_open})"));
+        chrome::log(&format!(
+            "ringside: WebSocket closed (code {code}, was open: {was_open})"
+        ));
         self.connection_lost();
     }
 
@@ -274,7 +291,7 @@ impl Worker {
     fn connection_lost(&mut self) {
         self.disconnect(false);
         if !self.stopped {
-            self.set_state(if self.tls_error { RegState::TlsError } else { RegState::Unreachable });
+            self.set_state(RegState::Unreachable);
             self.schedule_retry();
         }
         self.publish();
@@ -305,7 +322,10 @@ impl Worker {
             return;
         }
         let delay = self.backoff.next_delay(chrome::random_u32());
-        chrome::log(&format!("ringside: reconnecting in {} ms", delay.as_millis()));
+        chrome::log(&format!(
+            "ringside: reconnecting in {} ms",
+            delay.as_millis()
+        ));
         self.retry_timer = Some(Timeout::new(timeout_ms(delay), || {
             with_worker(|w| {
                 w.retry_timer = None;
@@ -318,14 +338,14 @@ impl Worker {
     fn flush_transmits(&mut self) {
         let Some(ua) = &mut self.ua else { return };
         while let Some(transmit) = ua.poll_transmit() {
-            match &self.conn {
-                Some(conn) if conn.open => {
-                    if conn.ws.send_with_str(&transmit.text).is_err() {
-                        chrome::warn("ringside: WebSocket send failed");
-                    }
-                }
-                // Nothing to send on: the engine times the transaction out.
-                _ => {}
+            // Without an open socket the message is dropped and the engine
+            // times its transaction out.
+            let sent = self
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.open && c.ws.send_with_str(&transmit.text).is_ok());
+            if !sent {
+                chrome::warn("ringside: SIP message not sent: no open WebSocket");
             }
         }
     }
@@ -335,20 +355,26 @@ impl Worker {
     fn drive(&mut self, now: Instant) {
         loop {
             self.flush_transmits();
-            let Some(event) = self.ua.as_mut().and_then(UserAgent::poll_event) else { break };
+            let Some(event) = self.ua.as_mut().and_then(UserAgent::poll_event) else {
+                break;
+            };
             self.on_engine_event(event);
         }
-        self.engine_timer = self.ua.as_ref().and_then(UserAgent::poll_timeout).map(|at| {
-            Timeout::new(timeout_ms(at.saturating_duration_since(now)), || {
-                with_worker(|w| {
-                    let now = self::now();
-                    if let Some(ua) = &mut w.ua {
-                        ua.handle_timeout(now);
-                    }
-                    w.drive(now);
-                });
-            })
-        });
+        self.engine_timer = self
+            .ua
+            .as_ref()
+            .and_then(UserAgent::poll_timeout)
+            .map(|at| {
+                Timeout::new(timeout_ms(at.saturating_duration_since(now)), || {
+                    with_worker(|w| {
+                        let now = self::now();
+                        if let Some(ua) = &mut w.ua {
+                            ua.handle_timeout(now);
+                        }
+                        w.drive(now);
+                    });
+                })
+            });
         self.publish();
     }
 
@@ -406,7 +432,7 @@ impl Worker {
         }
         if !self.stopped {
             if self.state != Some(RegState::Rejected) {
-                self.set_state(if self.tls_error { RegState::TlsError } else { RegState::Unreachable });
+                self.set_state(RegState::Unreachable);
             }
             self.schedule_retry();
         }
@@ -425,32 +451,24 @@ impl Worker {
     fn add_port(&mut self, port: Port) {
         let id = self.next_port_id;
         self.next_port_id += 1;
-        let message = chrome::from_json(&Push::Snapshot { snapshot: self.snapshot() }.encode());
+        let message = chrome::from_json(
+            &Push::Snapshot {
+                snapshot: self.snapshot(),
+            }
+            .encode(),
+        );
         if port.post_message(&message).is_err() {
             return;
         }
         let on_disconnect = Closure::once_into_js(move || {
             with_worker(|w| w.ports.retain(|(other, _)| *other != id));
         });
-        if port.on_disconnect().add_listener(on_disconnect.unchecked_ref()).is_ok() {
+        if port
+            .on_disconnect()
+            .add_listener(on_disconnect.unchecked_ref())
+            .is_ok()
+        {
             self.ports.push((id, port));
-        }
-    }
-
-    fn on_web_request_error(&mut self, url: &str, error: &str) {
-        let Some(account) = &self.account else { return };
-        let is_certificate_error = error.starts_with("net::ERR_CERT_")
-            || error.starts_with("net::ERR_SSL_")
-            || error == "net::ERR_BAD_SSL_CLIENT_AUTH_CERT";
-        let ours = url.starts_with(&account.server.to_url()) || account.server.to_url().starts_with(url);
-        if !is_certificate_error || !ours || self.conn.as_ref().is_some_and(|c| c.open) {
-            return;
-        }
-        self.tls_error = true;
-        // The close event may already have been handled as "unreachable".
-        if self.state == Some(RegState::Unreachable) {
-            self.set_state(RegState::TlsError);
-            self.publish();
         }
     }
 }
@@ -460,7 +478,10 @@ fn parse_account(value: &JsValue) -> Option<ValidAccount> {
         return None;
     }
     let text = chrome::to_json(value)?;
-    match serde_json::from_str::<Account>(&text).map_err(|e| e.to_string()).and_then(|a| a.validate().map_err(|e| e.to_string())) {
+    match serde_json::from_str::<Account>(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|a| a.validate().map_err(|e| e.to_string()))
+    {
         Ok(account) => Some(account),
         Err(e) => {
             chrome::warn(&format!("ringside: ignoring the stored account: {e}"));
@@ -490,7 +511,9 @@ fn new_instance_id() -> String {
 #[wasm_bindgen]
 pub async fn start() {
     if let Err(e) = chrome::ensure_alarm(WATCHDOG_ALARM, WATCHDOG_MINUTES).await {
-        chrome::warn(&format!("ringside: cannot create the watchdog alarm: {e:?}"));
+        chrome::warn(&format!(
+            "ringside: cannot create the watchdog alarm: {e:?}"
+        ));
     }
     let stored = match chrome::storage_get(&[ACCOUNT_KEY, INSTANCE_ID_KEY]).await {
         Ok(items) => items,
@@ -499,7 +522,9 @@ pub async fn start() {
             JsValue::UNDEFINED
         }
     };
-    let field = |key: &str| js_sys::Reflect::get(&stored, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let field = |key: &str| {
+        js_sys::Reflect::get(&stored, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    };
     let instance_id = match field(INSTANCE_ID_KEY).as_string() {
         Some(id) if id.starts_with("urn:uuid:") && id.len() == 45 => id,
         _ => {
@@ -520,20 +545,31 @@ pub async fn start() {
 }
 
 async fn handle_request(message: JsValue) -> Reply {
-    let request = match chrome::to_json(&message).ok_or(()).and_then(|t| Request::decode(&t).map_err(|e| {
-        chrome::warn(&format!("ringside: bad request: {e}"));
-    })) {
+    let request = match chrome::to_json(&message).ok_or(()).and_then(|t| {
+        Request::decode(&t).map_err(|e| {
+            chrome::warn(&format!("ringside: bad request: {e}"));
+        })
+    }) {
         Ok(request) => request,
         Err(()) => return Reply::bad_request(),
     };
     match request {
-        Request::GetSnapshot => Reply::Snapshot { snapshot: with_worker(|w| w.snapshot()).unwrap_or_else(Snapshot::unregistered) },
-        Request::GetAccount => Reply::Account { account: with_worker(|w| w.account.as_ref().map(ValidAccount::to_account)).flatten() },
+        Request::GetSnapshot => Reply::Snapshot {
+            snapshot: with_worker(|w| w.snapshot()).unwrap_or_else(Snapshot::unregistered),
+        },
+        Request::GetAccount => Reply::Account {
+            account: with_worker(|w| w.account.as_ref().map(ValidAccount::to_account)).flatten(),
+        },
         Request::SetAccount { account } => {
             let valid = match account.validate() {
                 Ok(valid) => valid,
                 Err(e) => {
-                    return Reply::Error { error: ErrorReply { code: ErrorCode::InvalidAccount, account: Some(e) } }
+                    return Reply::Error {
+                        error: ErrorReply {
+                            code: ErrorCode::InvalidAccount,
+                            account: Some(e),
+                        },
+                    }
                 }
             };
             let stored = serde_json::to_string(&valid.to_account()).map(|t| chrome::from_json(&t));
@@ -542,13 +578,20 @@ async fn handle_request(message: JsValue) -> Reply {
                 Err(_) => false,
             };
             if !saved {
-                return Reply::Error { error: ErrorReply { code: ErrorCode::StorageFailed, account: None } };
+                return Reply::Error {
+                    error: ErrorReply {
+                        code: ErrorCode::StorageFailed,
+                        account: None,
+                    },
+                };
             }
             let snapshot = with_worker(|w| {
                 w.apply_account(Some(valid));
                 w.snapshot()
             });
-            Reply::Snapshot { snapshot: snapshot.unwrap_or_else(Snapshot::unregistered) }
+            Reply::Snapshot {
+                snapshot: snapshot.unwrap_or_else(Snapshot::unregistered),
+            }
         }
     }
 }
@@ -593,18 +636,13 @@ pub fn on_storage_changed(changes: JsValue, area: String) {
     if area != "local" {
         return;
     }
-    let Ok(change) = js_sys::Reflect::get(&changes, &JsValue::from_str(ACCOUNT_KEY)) else { return };
+    let Ok(change) = js_sys::Reflect::get(&changes, &JsValue::from_str(ACCOUNT_KEY)) else {
+        return;
+    };
     if change.is_undefined() {
         return;
     }
     let new_value = js_sys::Reflect::get(&change, &"newValue".into()).unwrap_or(JsValue::UNDEFINED);
     let account = parse_account(&new_value);
     with_worker(|w| w.apply_account(account));
-}
-
-/// `chrome.webRequest.onErrorOccurred` for WebSockets: the only place the
-/// browser tells a certificate error apart from an unreachable server.
-#[wasm_bindgen]
-pub fn on_web_request_error(url: String, error: String) {
-    with_worker(|w| w.on_web_request_error(&url, &error));
 }

@@ -34,14 +34,20 @@ extern "C" {
 /// Falls back to the key so a missing translation is visible, not blank.
 pub fn t(key: &str, substitutions: &[&str]) -> String {
     let subs: Array = substitutions.iter().map(|s| JsValue::from_str(s)).collect();
-    match i18n_get_message(key, &subs).ok().and_then(|v| v.as_string()) {
+    match i18n_get_message(key, &subs)
+        .ok()
+        .and_then(|v| v.as_string())
+    {
         Some(text) if !text.is_empty() => text,
         _ => key.to_owned(),
     }
 }
 
 pub fn ui_language() -> String {
-    i18n_get_ui_language().ok().and_then(|v| v.as_string()).unwrap_or_else(|| "en".to_owned())
+    i18n_get_ui_language()
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| "en".to_owned())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,27 +57,44 @@ pub struct WorkerUnavailable;
 pub async fn request(request: &Request) -> Result<Reply, WorkerUnavailable> {
     let message = js_sys::JSON::parse(&request.encode()).map_err(|_| WorkerUnavailable)?;
     let promise = runtime_send_message(&message).map_err(|_| WorkerUnavailable)?;
-    let answer = JsFuture::from(promise).await.map_err(|_| WorkerUnavailable)?;
-    let text = js_sys::JSON::stringify(&answer).ok().and_then(|s| s.as_string()).ok_or(WorkerUnavailable)?;
+    let answer = JsFuture::from(promise)
+        .await
+        .map_err(|_| WorkerUnavailable)?;
+    let text = js_sys::JSON::stringify(&answer)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or(WorkerUnavailable)?;
     Reply::decode(&text).map_err(|_| WorkerUnavailable)
 }
 
 /// Subscribe to the worker's snapshots. `on_push` gets every valid push;
 /// `on_disconnect` runs when the port closes (the worker stopped).
-pub fn subscribe(on_push: impl Fn(Push) + 'static, on_disconnect: impl FnOnce() + 'static) -> Option<Port> {
+pub fn subscribe(
+    on_push: impl Fn(Push) + 'static,
+    on_disconnect: impl FnOnce() + 'static,
+) -> Option<Port> {
     let info = js_sys::Object::new();
     js_sys::Reflect::set(&info, &"name".into(), &STATE_PORT.into()).ok()?;
     let port = runtime_connect(&info).ok()?;
     let on_message = Closure::<dyn Fn(JsValue)>::new(move |message: JsValue| {
-        let decoded = js_sys::JSON::stringify(&message).ok().and_then(|s| s.as_string()).map(|t| Push::decode(&t));
+        let decoded = js_sys::JSON::stringify(&message)
+            .ok()
+            .and_then(|s| s.as_string())
+            .map(|t| Push::decode(&t));
         match decoded {
             Some(Ok(push)) => on_push(push),
-            _ => web_sys::console::warn_1(&"ringside: ignoring a malformed push from the worker".into()),
+            _ => web_sys::console::warn_1(
+                &"ringside: ignoring a malformed push from the worker".into(),
+            ),
         }
     })
     .into_js_value();
-    port.on_message().add_listener(on_message.unchecked_ref()).ok()?;
+    port.on_message()
+        .add_listener(on_message.unchecked_ref())
+        .ok()?;
     let on_disconnect = Closure::once_into_js(on_disconnect);
-    port.on_disconnect().add_listener(on_disconnect.unchecked_ref()).ok()?;
+    port.on_disconnect()
+        .add_listener(on_disconnect.unchecked_ref())
+        .ok()?;
     Some(port)
 }

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
-use ringside::account::{Account, AccountError, Field};
+use ringside::account::{Account, AccountError, Field, ServerUrl};
 use ringside::protocol::{ErrorCode, Push, RegState, Reply, Request, Snapshot};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlInputElement;
@@ -38,13 +38,23 @@ impl Reducible for WorkerView {
 
     fn reduce(self: Rc<Self>, action: WorkerAction) -> Rc<Self> {
         match action {
-            WorkerAction::Snapshot(snapshot) => Rc::new(WorkerView { snapshot: Some(snapshot), unavailable: false }),
-            WorkerAction::Unavailable => Rc::new(WorkerView { snapshot: self.snapshot.clone(), unavailable: true }),
+            WorkerAction::Snapshot(snapshot) => Rc::new(WorkerView {
+                snapshot: Some(snapshot),
+                unavailable: false,
+            }),
+            WorkerAction::Unavailable => Rc::new(WorkerView {
+                snapshot: self.snapshot.clone(),
+                unavailable: true,
+            }),
         }
     }
 }
 
-fn subscribe(dispatcher: UseReducerDispatcher<WorkerView>, slot: Rc<RefCell<Option<chrome::Port>>>, closed: Rc<Cell<bool>>) {
+fn subscribe(
+    dispatcher: UseReducerDispatcher<WorkerView>,
+    slot: Rc<RefCell<Option<chrome::Port>>>,
+    closed: Rc<Cell<bool>>,
+) {
     let on_push = {
         let dispatcher = dispatcher.clone();
         move |push: Push| match push {
@@ -78,7 +88,9 @@ fn app() -> Html {
             subscribe(dispatcher.clone(), slot.clone(), closed.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match chrome::request(&Request::GetSnapshot).await {
-                    Ok(Reply::Snapshot { snapshot }) => dispatcher.dispatch(WorkerAction::Snapshot(snapshot)),
+                    Ok(Reply::Snapshot { snapshot }) => {
+                        dispatcher.dispatch(WorkerAction::Snapshot(snapshot))
+                    }
                     Ok(_) => {}
                     Err(_) => dispatcher.dispatch(WorkerAction::Unavailable),
                 }
@@ -110,7 +122,7 @@ fn sentence(snapshot: &Snapshot) -> String {
     let key = snapshot.state.message_key();
     match snapshot.state {
         RegState::Registered => t(key, &[snapshot.aor.as_deref().unwrap_or_default()]),
-        RegState::Unreachable | RegState::TlsError => t(key, &[snapshot.server.as_deref().unwrap_or_default()]),
+        RegState::Unreachable => t(key, &[snapshot.server.as_deref().unwrap_or_default()]),
         RegState::Rejected => {
             let code = match (snapshot.status_code, &snapshot.reason) {
                 (Some(code), Some(reason)) => format!("{code} {reason}"),
@@ -133,11 +145,29 @@ fn status_view(props: &StatusProps) -> Html {
         };
     };
     let state = snapshot.state.as_str();
+    // Chrome fails a WebSocket on an untrusted certificate exactly as on a
+    // closed port, so for wss:// the hint covers both and links to the page
+    // where the browser does show the certificate.
+    let certificate_url = match snapshot.state {
+        RegState::Unreachable => snapshot
+            .server
+            .as_deref()
+            .and_then(|s| ServerUrl::parse(s).ok())
+            .and_then(|s| s.certificate_check_url()),
+        _ => None,
+    };
+    let hint = match (&certificate_url, snapshot.state.hint_key()) {
+        (Some(_), _) => Some("hintUnreachableSecure"),
+        (None, hint) => hint,
+    };
     html! {
         <div class="status" data-state={state}>
             <p id="reg-state" data-state={state} role="status" aria-live="polite">{ sentence(snapshot) }</p>
-            if let Some(hint) = snapshot.state.hint_key() {
+            if let Some(hint) = hint {
                 <p class="hint">{ t(hint, &[]) }</p>
+            }
+            if let Some(url) = certificate_url {
+                <p class="hint"><a href={url.clone()} target="_blank" rel="noopener">{ t("linkCheckCertificate", &[&url]) }</a></p>
             }
         </div>
     }
@@ -225,8 +255,20 @@ struct FieldSpec {
 }
 
 const FIELDS: [FieldSpec; 5] = [
-    FieldSpec { field: Field::Server, id: "server", label: "labelServer", kind: "url", autocomplete: "off" },
-    FieldSpec { field: Field::Username, id: "username", label: "labelUsername", kind: "text", autocomplete: "username" },
+    FieldSpec {
+        field: Field::Server,
+        id: "server",
+        label: "labelServer",
+        kind: "url",
+        autocomplete: "off",
+    },
+    FieldSpec {
+        field: Field::Username,
+        id: "username",
+        label: "labelUsername",
+        kind: "text",
+        autocomplete: "username",
+    },
     FieldSpec {
         field: Field::Password,
         id: "password",
@@ -234,8 +276,20 @@ const FIELDS: [FieldSpec; 5] = [
         kind: "password",
         autocomplete: "current-password",
     },
-    FieldSpec { field: Field::AuthId, id: "auth-id", label: "labelAuthId", kind: "text", autocomplete: "off" },
-    FieldSpec { field: Field::DisplayName, id: "display-name", label: "labelDisplayName", kind: "text", autocomplete: "name" },
+    FieldSpec {
+        field: Field::AuthId,
+        id: "auth-id",
+        label: "labelAuthId",
+        kind: "text",
+        autocomplete: "off",
+    },
+    FieldSpec {
+        field: Field::DisplayName,
+        id: "display-name",
+        label: "labelDisplayName",
+        kind: "text",
+        autocomplete: "name",
+    },
 ];
 
 fn field_value(account: &Account, field: Field) -> String {
@@ -256,7 +310,10 @@ fn account_form() -> Html {
         let dispatcher = form.dispatcher();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(Reply::Account { account: Some(account) }) = chrome::request(&Request::GetAccount).await {
+                if let Ok(Reply::Account {
+                    account: Some(account),
+                }) = chrome::request(&Request::GetAccount).await
+                {
                     dispatcher.dispatch(FormAction::Prefill(account));
                 }
             });
@@ -310,7 +367,11 @@ fn account_form() -> Html {
             let form = form.dispatcher();
             Callback::from(move |_: FocusEvent| form.dispatch(FormAction::Touch(field)))
         };
-        let placeholder = if field == Field::Server { Some(t("placeholderServer", &[])) } else { None };
+        let placeholder = if field == Field::Server {
+            Some(t("placeholderServer", &[]))
+        } else {
+            None
+        };
         html! {
             <div class="field">
                 <label for={spec.id}>{ t(spec.label, &[]) }</label>
