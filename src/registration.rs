@@ -167,13 +167,28 @@ impl Registration {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.refresh_at, self.retry_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let expiry = match self.state {
+            RegistrationState::Registered { expires_at } => Some(expires_at),
+            _ => None,
+        };
+        [self.refresh_at, self.retry_at, expiry]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn on_timeout(&mut self, now: Instant, ctx: Context<'_>) -> Option<Outgoing> {
+        if let RegistrationState::Registered { expires_at } = self.state {
+            if expires_at <= now {
+                // The refresh did not succeed in time: the registrar has
+                // dropped the binding, whatever is still in flight.
+                self.state = if self.in_flight.is_some() {
+                    RegistrationState::Registering
+                } else {
+                    RegistrationState::Failed(RegistrationFailure::Transport)
+                };
+            }
+        }
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if !(due(self.refresh_at) || due(self.retry_at)) {
             return None;
@@ -607,6 +622,16 @@ mod tests {
         // Still registered while the refresh is in flight: no flicker in the UI.
         assert!(registered_at(&ua).is_some());
         assert!(events(&mut ua).is_empty());
+    }
+
+    #[test]
+    fn an_unanswered_refresh_lets_the_binding_expire_visibly() {
+        let (mut ua, _) = register_with_challenge(CHALLENGE_MD5);
+        events(&mut ua);
+        ua.handle_timeout(at_secs(570));
+        sent(&mut ua);
+        ua.handle_timeout(at_secs(600));
+        assert_eq!(ua.registration_state(), &RegistrationState::Registering);
     }
 
     #[test]
