@@ -493,7 +493,7 @@ impl UserAgent {
                 }) => {
                     let _ =
                         self.transactions
-                            .send_request(now, request, Owner::Keepalive(generation));
+                            .send_request(now, *request, Owner::Keepalive(generation));
                 }
                 Some(KeepaliveAction::Failed) => self.events.push_back(Event::KeepaliveFailed),
                 None => {}

@@ -37,7 +37,7 @@ struct Probe {
 pub enum KeepaliveAction {
     Send {
         generation: u64,
-        request: rsip::Request,
+        request: Box<rsip::Request>,
     },
     /// The probe went unanswered: report it and stop probing this flow.
     Failed,
@@ -79,8 +79,7 @@ impl Keepalive {
             }
             return None;
         }
-        let due = self.next_probe.filter(|t| *t <= now)?;
-        let _ = due;
+        self.next_probe.filter(|t| *t <= now)?;
         self.next_probe = None;
         self.generation = self.generation.wrapping_add(1);
         self.waiting = Some(Probe {
@@ -104,7 +103,7 @@ impl Keepalive {
         ));
         Some(KeepaliveAction::Send {
             generation: self.generation,
-            request,
+            request: Box::new(request),
         })
     }
 

@@ -494,7 +494,7 @@ mod tests {
             &reply(
                 &second,
                 200,
-                &[("Contact", &header(&second, "Contact").unwrap().to_string())],
+                &[("Contact", header(&second, "Contact").unwrap())],
             ),
         )
         .unwrap();

@@ -221,7 +221,7 @@ pub fn retry_with_credentials(
         headers.push(make_header(name, value));
     }
     Request {
-        method: request.method.clone(),
+        method: request.method,
         uri: request.uri.clone(),
         version: rsip::Version::V2,
         headers,
