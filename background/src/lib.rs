@@ -87,6 +87,8 @@ struct Worker {
     account: Option<ValidAccount>,
     instance_id: Option<String>,
     ua: Option<UserAgent>,
+    /// `register()` was called on this `ua`.
+    register_requested: bool,
     conn: Option<Connection>,
     generation: u64,
     engine_timer: Option<Timeout>,
@@ -173,9 +175,8 @@ impl Worker {
                 Transport::Ws
             };
             let seed = u64::from_le_bytes(chrome::random_bytes::<8>());
-            let mut ua = UserAgent::new(config, seed);
-            ua.register(now());
-            self.ua = Some(ua);
+            self.ua = Some(UserAgent::new(config, seed));
+            self.register_requested = false;
             self.connect();
         }
         self.publish();
@@ -242,6 +243,13 @@ impl Worker {
         let now = now();
         if let Some(ua) = &mut self.ua {
             ua.handle_connected(now);
+            // Asked before the first connection, register() would only
+            // report a transport failure; from then on handle_connected
+            // re-registers by itself.
+            if !self.register_requested {
+                ua.register(now);
+                self.register_requested = true;
+            }
         }
         self.drive(now);
     }
@@ -379,6 +387,8 @@ impl Worker {
     }
 
     fn on_engine_event(&mut self, event: Event) {
+        // Console diagnostics for whoever debugs a registration in DevTools.
+        chrome::log(&format!("ringside: {event:?}"));
         match event {
             Event::RegistrationChanged(state) => match state {
                 RegistrationState::Registered { .. } => {
