@@ -314,6 +314,11 @@ impl<'a> Framed<'a> {
         let start = StartLine::parse(lines.next().unwrap_or(""))?;
         let mut headers: Vec<(String, String)> = Vec::new();
         for line in lines {
+            // A bare CR or LF inside the header block would survive unfolding
+            // and split the header differently when we print it (found by fuzzing).
+            if line.contains(['\r', '\n']) {
+                return Err(CodecError::BadHeaderLine(truncated(line)));
+            }
             if line.starts_with([' ', '\t']) {
                 // Folded continuation (RFC 3261 §7.3.1): joined with a single SP.
                 let Some((_, value)) = headers.last_mut() else {
@@ -333,9 +338,6 @@ impl<'a> Framed<'a> {
                 .ok_or_else(|| CodecError::BadHeaderLine(truncated(line)))?;
             let name = name.trim_end_matches([' ', '\t']);
             if !is_token(name) {
-                return Err(CodecError::BadHeaderLine(truncated(line)));
-            }
-            if value.contains(['\r', '\n']) {
                 return Err(CodecError::BadHeaderLine(truncated(line)));
             }
             headers.push((
@@ -799,6 +801,14 @@ mod tests {
         assert!(parse("\u{feff}IP/2.0 200 OK\r\n\r\n".as_bytes()).is_err());
         assert!(parse("OPTIONS sip:a SI\u{feff}\r\n\r\n".as_bytes()).is_err());
         assert!(parse("OPTIONS sip:a SIP\u{feff}\r\n\r\n".as_bytes()).is_err());
+    }
+
+    #[test]
+    fn bare_cr_or_lf_in_a_folded_line_is_refused() {
+        // Fuzzing regression: the continuation carried "\r\t\n", which unfolded
+        // into the value and printed as a different header block.
+        let bytes = options(&["Subject: a\r\n\tb\rc\n\td"]);
+        assert!(matches!(parse(&bytes), Err(CodecError::BadHeaderLine(_))));
     }
 
     #[test]

@@ -137,15 +137,38 @@ fn parse_params(s: &str, header: &'static str) -> Result<Vec<Param>, HeaderError
                 Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
                 None => (p.trim(), None),
             };
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(HeaderError::new(header, "empty or spaced parameter name"));
+            if !is_token(name) {
+                return Err(HeaderError::new(header, "parameter name is not a token"));
             }
-            if value.as_deref() == Some("") {
-                return Err(HeaderError::new(header, "parameter with an empty value"));
+            if let Some(v) = value.as_deref() {
+                if !is_param_value(v) {
+                    return Err(HeaderError::new(header, "malformed parameter value"));
+                }
             }
             Ok(Param::new(name, value))
         })
         .collect()
+}
+
+/// `gen-value` (RFC 3261 §25.1): a token/host-like word or one whole quoted
+/// string — anything else would not print back as the same parameter.
+fn is_param_value(v: &str) -> bool {
+    if let Some(inner) = v.strip_prefix('"') {
+        let mut escaped = false;
+        for (i, c) in inner.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => return i + 1 == inner.len(),
+                _ => {}
+            }
+        }
+        return false;
+    }
+    !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>\",;".contains(c))
 }
 
 /// The inside of a quoted-string, unescaped; other text as is.
@@ -329,7 +352,9 @@ impl ExtHeader for Event {
         let id = params
             .iter()
             .position(|p| p.name.eq_ignore_ascii_case("id"))
-            .map(|i| params.remove(i).value.unwrap_or_default());
+            .map(|i| params.remove(i).value)
+            .map(|v| v.ok_or_else(|| HeaderError::new(Self::NAME, "id without a value")))
+            .transpose()?;
         Ok(Self {
             package: package.to_ascii_lowercase(),
             id,
@@ -649,6 +674,9 @@ impl ExtHeader for ReferTo {
         let value = plain_text(value, Self::NAME)?;
         let na = NameAddr::parse(value, Self::NAME)?;
         let (target, query) = na.uri.split_once('?').unwrap_or((na.uri.as_str(), ""));
+        if !target.contains(':') {
+            return Err(HeaderError::new(Self::NAME, "target is not a URI"));
+        }
         let mut replaces = None;
         let mut uri_headers = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -878,9 +906,10 @@ fn parse_info_list(value: &str, header: &'static str) -> Result<Vec<InfoEntry>, 
             // PBXs send `Alert-Info: info=alert-autoanswer` or a bare token with no
             // URI at all; keep them as an entry with an empty URI instead of failing.
             let (uri, rest) = match e.strip_prefix('<') {
-                Some(inner) => inner
-                    .split_once('>')
-                    .ok_or_else(|| HeaderError::new(header, "missing '>'"))?,
+                Some(inner) => match inner.split_once('>') {
+                    Some((uri, rest)) if !uri.trim().is_empty() => (uri, rest),
+                    _ => return Err(HeaderError::new(header, "missing URI or '>'")),
+                },
                 None if e.starts_with(';') => ("", e),
                 None => match e.split_once(';') {
                     Some((tok, rest)) if !tok.contains('=') => (tok, rest),
@@ -939,9 +968,9 @@ fn write_list(f: &mut fmt::Formatter<'_>, entries: &[InfoEntry]) -> fmt::Result 
             write!(f, ", ")?;
         }
         if e.uri.is_empty() {
-            // An entry without a URI prints its parameters bare, as received.
-            let params: Vec<String> = e.params.iter().map(|p| p.to_string()).collect();
-            write!(f, "{}", params.concat().trim_start_matches(';'))?;
+            // An entry without a URI prints as its parameters, each with its ';'
+            // so the text reads back as the same URI-less entry.
+            e.params.iter().try_for_each(|p| write!(f, "{p}"))?;
         } else {
             write!(f, "{e}")?;
         }
