@@ -1294,6 +1294,13 @@ impl Call {
     fn uas_response(&self, io: &mut Io<'_>, code: u16) -> Response {
         let mut r = response_to(&self.invite, code, Some(&self.local_tag));
         if (101..300).contains(&code) {
+            // RFC 3261 §12.1.1: the proxies that asked to stay in the path
+            // (Record-Route) learn of it through the dialog-creating response.
+            for h in self.invite.headers.iter() {
+                if matches!(h, rsip::Header::RecordRoute(_)) {
+                    r.headers.push(h.clone());
+                }
+            }
             r.headers.push(make_header("Contact", io.local.contact()));
             r.headers
                 .push(make_header("Allow", crate::engine::ALLOW.into()));
@@ -2106,6 +2113,43 @@ mod tests {
             a.call_state(ca),
             Some(CallState::Connected { .. })
         ));
+    }
+
+    #[test]
+    fn uas_copies_record_route_into_its_dialog_creating_responses() {
+        // Proxy              UA (callee)
+        //  |--- INVITE, Record-Route: <sip:proxy;lr> -->|
+        //  |<-- 180 with the same Record-Route ---------|
+        //  |<-- 200 with the same Record-Route ---------|
+        let now = at_secs(0);
+        let mut b = connected_ua(now);
+        let invite = "INVITE sip:b@b.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKrr1\r\n\
+            Record-Route: <sip:127.0.0.1;transport=ws;lr>\r\nFrom: <sip:1003@pbx.test>;tag=a1\r\n\
+            To: <sip:1001@pbx.test>\r\nCall-ID: rr1\r\nCSeq: 1 INVITE\r\nContact: <sip:a@a.invalid;transport=ws>\r\n\
+            Content-Type: application/sdp\r\nContent-Length: 0\r\n\r\n";
+        b.handle_transport(now, invite.as_bytes()).unwrap();
+        let call = events(&mut b)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::IncomingCall { call, .. } => Some(call),
+                _ => None,
+            })
+            .unwrap();
+        b.answer(now, call, ANSWER).unwrap();
+        let responses: Vec<_> = sent(&mut b)
+            .into_iter()
+            .filter_map(|m| match m {
+                SipMessage::Response(r) if r.status_code.code() > 100 => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(responses.len(), 2);
+        for r in &responses {
+            assert_eq!(
+                codec::header(r, "Record-Route"),
+                Some("<sip:127.0.0.1;transport=ws;lr>")
+            );
+        }
     }
 
     #[test]

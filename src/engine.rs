@@ -149,6 +149,13 @@ pub enum Event {
         content_type: Option<String>,
         body: String,
     },
+    /// A NOTIFY outside any subscription (the old Asterisk-style MWI):
+    /// already answered 200.
+    UnsolicitedNotify {
+        package: String,
+        content_type: Option<String>,
+        body: String,
+    },
     MessageSent {
         message: MessageHandle,
         outcome: MessageOutcome,
@@ -987,6 +994,32 @@ impl UserAgent {
                 }
             }
             Method::Message => crate::message::receive(&mut io, request),
+            Method::Notify => {
+                // No subscription of ours, so no dialog: only a package we
+                // can show (voicemail) is worth accepting.
+                let package = codec::header(&request, "Event").map(|e| {
+                    e.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                });
+                match package {
+                    Some(package) if package == "message-summary" => {
+                        let tag = io.random.tag();
+                        io.respond(response_to(&request, 200, Some(&tag)));
+                        io.emit(Event::UnsolicitedNotify {
+                            package,
+                            content_type: codec::content_type(&request),
+                            body: String::from_utf8_lossy(&request.body).to_string(),
+                        });
+                    }
+                    _ => {
+                        let tag = io.random.tag();
+                        io.respond(response_to(&request, 489, Some(&tag)));
+                    }
+                }
+            }
             // RFC 3261 §11.2: say what we can do.
             Method::Options => {
                 let mut r = response_to(&request, 200, Some(&io.random.tag()));

@@ -1,0 +1,291 @@
+//! The engine against the real thing: the project's Kamailio 5.6 test PBX
+//! (tests/pbx, started on free ports by ringside-testkit), reached over a
+//! real WebSocket (`tungstenite`, test-only) with the `sip` subprotocol,
+//! driven by a wall clock. What the unit ladders assume about a registrar
+//! and a proxy is checked here against one.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant as WallClock};
+
+use ringside::engine::{Event, Transport, UaConfig, UserAgent};
+use ringside::registration::{RegistrationFailure, RegistrationState};
+use ringside::Instant;
+use ringside_testkit::Pbx;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::{Message, WebSocket};
+
+const OFFER: &str =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendrecv\r\n";
+
+/// One engine on one WebSocket, with everything it sent and reported.
+struct Phone {
+    ua: UserAgent,
+    ws: WebSocket<TcpStream>,
+    sent: Vec<String>,
+    received: Vec<String>,
+    events: Vec<Event>,
+}
+
+impl Phone {
+    fn connect(pbx: &Pbx, user: &str, password: &str, clock: &Clock) -> Phone {
+        let url = pbx.info().ws_url();
+        let addr = url.trim_start_matches("ws://").to_string();
+        let stream = TcpStream::connect(&addr).expect("TCP to the PBX");
+        let mut request = url.as_str().into_client_request().expect("ws request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "sip".parse().expect("header value"),
+        );
+        let (ws, _) = tungstenite::client(request, stream).expect("WebSocket handshake");
+        ws.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("read timeout");
+        let mut config = UaConfig::new(user, "pbx.test", password);
+        config.transport = Transport::Ws;
+        let seed = user
+            .bytes()
+            .fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let mut ua = UserAgent::new(config, seed);
+        ua.handle_connected(clock.now());
+        Phone {
+            ua,
+            ws,
+            sent: Vec::new(),
+            received: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// One turn of the drive loop: read what arrived, fire timers, send.
+    fn turn(&mut self, clock: &Clock) {
+        loop {
+            match self.ws.read() {
+                Ok(Message::Text(text)) => {
+                    let _ = self.ua.handle_transport(clock.now(), text.as_bytes());
+                    self.received.push(text.to_string());
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break
+                }
+                Err(e) => panic!("WebSocket failed: {e}"),
+            }
+        }
+        self.ua.handle_timeout(clock.now());
+        while let Some(t) = self.ua.poll_transmit() {
+            self.ws.send(Message::text(t.text.clone())).expect("send");
+            self.sent.push(t.text);
+        }
+        while let Some(e) = self.ua.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    fn registration(&self) -> RegistrationState {
+        self.ua.registration_state().clone()
+    }
+}
+
+struct Clock(WallClock);
+
+impl Clock {
+    fn now(&self) -> Instant {
+        Instant::from_millis(self.0.elapsed().as_millis() as u64)
+    }
+}
+
+/// Turns every phone until `done` holds, for at most 10 s.
+fn run_until(
+    phones: &mut [&mut Phone],
+    clock: &Clock,
+    mut done: impl FnMut(&[&mut Phone]) -> bool,
+) {
+    let deadline = WallClock::now() + Duration::from_secs(10);
+    while WallClock::now() < deadline {
+        for p in phones.iter_mut() {
+            p.turn(clock);
+        }
+        if done(phones) {
+            return;
+        }
+    }
+    for (i, p) in phones.iter().enumerate() {
+        let first = |m: &String| m.lines().next().unwrap_or_default().to_string();
+        eprintln!("phone {i} events: {:?}", p.events);
+        eprintln!(
+            "phone {i} sent: {:?}",
+            p.sent.iter().map(first).collect::<Vec<_>>()
+        );
+        eprintln!(
+            "phone {i} received: {:?}",
+            p.received.iter().map(first).collect::<Vec<_>>()
+        );
+        if std::env::var_os("RINGSIDE_PBX_TRACE").is_some() {
+            for m in p.sent.iter().chain(&p.received) {
+                eprintln!("--- phone {i}\n{m}");
+            }
+        }
+    }
+    panic!("condition not reached in 10 s");
+}
+
+fn registered(p: &Phone) -> bool {
+    matches!(p.registration(), RegistrationState::Registered { .. })
+}
+
+fn register(pbx: &Pbx, user: &str, clock: &Clock) -> Phone {
+    let mut phone = Phone::connect(pbx, user, &format!("pass{user}"), clock);
+    phone.ua.register(clock.now());
+    run_until(&mut [&mut phone], clock, |p| registered(&p[0]));
+    phone
+}
+
+#[test]
+fn kamailio_accepts_md5_and_sha256_registrations_and_rejects_a_wrong_password() {
+    let pbx = Pbx::start().expect("the test PBX starts (cargo xtask test installs kamailio)");
+    let clock = Clock(WallClock::now());
+
+    // 1001: MD5 challenge, one authenticated REGISTER, our .invalid Contact bound.
+    let mut md5 = register(&pbx, "1001", &clock);
+    assert_eq!(
+        pbx.register_count("1001").expect("log"),
+        2,
+        "REGISTER, then REGISTER with credentials"
+    );
+    let contacts = pbx.contacts("1001").expect("ul.dump");
+    assert!(
+        contacts.iter().any(|c| c.contains(".invalid")),
+        "{contacts:?}"
+    );
+
+    // 1009 is challenged with SHA-256 only (RFC 8760); 1010 with SHA-256 and MD5.
+    let sha = register(&pbx, "1009", &clock);
+    assert!(sha.sent.iter().any(|m| m.contains("algorithm=SHA-256")));
+    let both = register(&pbx, "1010", &clock);
+    let answer = both
+        .sent
+        .iter()
+        .find(|m| m.contains("Authorization: Digest"))
+        .expect("answered");
+    assert!(
+        answer.contains("algorithm=SHA-256"),
+        "strongest offered algorithm: {answer}"
+    );
+
+    // A wrong password: one answer to the challenge, then AuthRejected and quiet.
+    let mut wrong = Phone::connect(&pbx, "1002", "not-the-password", &clock);
+    wrong.ua.register(clock.now());
+    run_until(&mut [&mut wrong], &clock, |p| {
+        matches!(p[0].registration(), RegistrationState::Failed(_))
+    });
+    assert_eq!(
+        wrong.registration(),
+        RegistrationState::Failed(RegistrationFailure::AuthRejected)
+    );
+    let deadline = WallClock::now() + Duration::from_millis(500);
+    while WallClock::now() < deadline {
+        wrong.turn(&clock);
+    }
+    assert_eq!(
+        pbx.register_count("1002").expect("log"),
+        2,
+        "no REGISTER storm"
+    );
+
+    // Unregister removes our binding.
+    md5.ua.unregister(clock.now());
+    run_until(&mut [&mut md5], &clock, |_| {
+        pbx.contacts("1001").map(|c| c.is_empty()).unwrap_or(false)
+    });
+}
+
+#[test]
+fn a_call_through_kamailio_rings_connects_and_hangs_up() {
+    let pbx = Pbx::start().expect("the test PBX starts");
+    let clock = Clock(WallClock::now());
+    let mut alice = register(&pbx, "1003", &clock);
+    let mut bob = register(&pbx, "1004", &clock);
+
+    // INVITE (challenged by the proxy with 407, answered once) → 180 → 200 → ACK.
+    let call = alice.ua.call(clock.now(), "1004", OFFER).expect("call");
+    let mut incoming = None;
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        incoming = p[1].events.iter().find_map(|e| match e {
+            Event::IncomingCall { call, .. } => Some(*call),
+            _ => None,
+        });
+        incoming.is_some()
+            && p[0]
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::CallProgress { code: 180, .. }))
+    });
+    let incoming = incoming.expect("bob rings");
+    bob.ua.answer(clock.now(), incoming, OFFER).expect("answer");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        p.iter().all(|ph| {
+            ph.events
+                .iter()
+                .any(|e| matches!(e, Event::CallAnswered { .. }))
+        })
+    });
+
+    // Hold by re-INVITE through the proxy, then BYE.
+    alice.ua.hold(clock.now(), call).expect("hold");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        p[0].events.iter().any(|e| {
+            matches!(
+                e,
+                Event::CallUpdated {
+                    local_hold: true,
+                    ..
+                }
+            )
+        })
+    });
+    alice.ua.hangup(clock.now(), call).expect("hangup");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        p[1].events
+            .iter()
+            .any(|e| matches!(e, Event::CallEnded { .. }))
+    });
+}
+
+#[test]
+fn voicemail_notify_reaches_a_message_summary_subscriber() {
+    let pbx = Pbx::start().expect("the test PBX starts");
+    let clock = Clock(WallClock::now());
+    let mut phone = register(&pbx, "1005", &clock);
+    phone
+        .ua
+        .subscribe(
+            clock.now(),
+            "1005",
+            "message-summary",
+            Some("application/simple-message-summary"),
+            600,
+        )
+        .expect("subscribe");
+    run_until(&mut [&mut phone], &clock, |p| {
+        p[0].events.iter().any(|e| {
+            matches!(
+                e,
+                Event::SubscriptionChanged {
+                    status: ringside::subscription::SubscriptionStatus::Active { .. },
+                    ..
+                }
+            )
+        })
+    });
+    pbx.inject_mwi("1005", 2, 1).expect("MWI PUBLISH");
+    run_until(&mut [&mut phone], &clock, |p| {
+        p[0].events
+            .iter()
+            .any(|e| matches!(e, Event::Notify { body, .. } if body.contains("2/1")))
+    });
+}
