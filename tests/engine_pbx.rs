@@ -289,3 +289,197 @@ fn voicemail_notify_reaches_a_message_summary_subscriber() {
             .any(|e| matches!(e, Event::Notify { body, .. } if body.contains("2/1")))
     });
 }
+
+fn incoming_call(p: &Phone) -> Option<ringside::call::CallHandle> {
+    p.events.iter().rev().find_map(|e| match e {
+        Event::IncomingCall { call, .. } => Some(*call),
+        _ => None,
+    })
+}
+
+fn ended(p: &Phone, call: ringside::call::CallHandle) -> Option<ringside::call::EndReason> {
+    p.events.iter().find_map(|e| match e {
+        Event::CallEnded { call: c, reason } if *c == call => Some(reason.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn cancel_and_busy_through_kamailio() {
+    use ringside::call::EndReason;
+    let pbx = Pbx::start().expect("the test PBX starts");
+    let clock = Clock(WallClock::now());
+    let mut alice = register(&pbx, "1003", &clock);
+    let mut bob = register(&pbx, "1004", &clock);
+
+    // Caller gives up while it rings: CANCEL hop by hop, 487 back.
+    let call = alice.ua.call(clock.now(), "1004", OFFER).expect("call");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        incoming_call(&p[1]).is_some()
+    });
+    let ringing = incoming_call(&bob).expect("ringing");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        p[0].events
+            .iter()
+            .any(|e| matches!(e, Event::CallProgress { code: 180, .. }))
+    });
+    alice.ua.hangup(clock.now(), call).expect("cancel");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        ended(&p[1], ringing).is_some() && p[0].ua.calls().count() == 0
+    });
+    assert_eq!(ended(&bob, ringing), Some(EndReason::Cancelled));
+    assert_eq!(ended(&alice, call), Some(EndReason::LocalHangup));
+
+    // Callee busy: 486 relayed, ACKed hop by hop.
+    let call = alice.ua.call(clock.now(), "1004", OFFER).expect("call");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        incoming_call(&p[1]).is_some_and(|c| c != ringing)
+    });
+    let second = incoming_call(&bob).expect("ringing again");
+    bob.ua.reject(clock.now(), second, 486).expect("busy");
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        ended(&p[0], call).is_some()
+    });
+    assert!(matches!(
+        ended(&alice, call),
+        Some(EndReason::Rejected { code: 486, .. })
+    ));
+    run_until(&mut [&mut alice, &mut bob], &clock, |p| {
+        p.iter().all(|ph| ph.ua.transaction_count().1 == 0)
+    });
+}
+
+#[test]
+fn blind_transfer_through_kamailio() {
+    use ringside::call::EndReason;
+    let pbx = Pbx::start().expect("the test PBX starts");
+    let clock = Clock(WallClock::now());
+    let mut a = register(&pbx, "1006", &clock);
+    let mut b = register(&pbx, "1007", &clock);
+    let mut c = register(&pbx, "1008", &clock);
+
+    let ab = a.ua.call(clock.now(), "1007", OFFER).expect("call");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        incoming_call(&p[1]).is_some()
+    });
+    let ba = incoming_call(&b).expect("b rings");
+    b.ua.answer(clock.now(), ba, OFFER).expect("answer");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        p[0].events
+            .iter()
+            .any(|e| matches!(e, Event::CallAnswered { .. }))
+    });
+
+    // A transfers B to C: REFER → 202 → NOTIFY 100; B calls C; C answers;
+    // NOTIFY 200 → A hangs up.
+    a.ua.transfer_blind(clock.now(), ab, "1008").expect("REFER");
+    let mut request = None;
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        request = p[1].events.iter().find_map(|e| match e {
+            Event::TransferRequested {
+                call,
+                target,
+                replaces,
+                ..
+            } => Some((*call, target.clone(), replaces.clone())),
+            _ => None,
+        });
+        request.is_some()
+    });
+    let (call, target, replaces) = request.expect("transfer requested");
+    let bc =
+        b.ua.accept_transfer(clock.now(), call, &target, replaces.as_ref(), OFFER)
+            .expect("B calls C");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        incoming_call(&p[2]).is_some()
+    });
+    let cb = incoming_call(&c).expect("c rings");
+    c.ua.answer(clock.now(), cb, OFFER).expect("C answers");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        ended(&p[0], ab).is_some() && ended(&p[1], ba).is_some()
+    });
+    assert_eq!(ended(&a, ab), Some(EndReason::Transferred));
+    assert!(a.events.iter().any(|e| matches!(
+        e,
+        Event::TransferProgress {
+            code: 200,
+            done: true,
+            ..
+        }
+    )));
+    assert!(matches!(
+        b.ua.call_state(bc),
+        Some(ringside::call::CallState::Connected { .. })
+    ));
+}
+
+#[test]
+fn presence_publish_is_seen_by_a_subscriber_and_blf_follows_a_call() {
+    use ringside::subscription::SubscriptionStatus;
+    let pbx = Pbx::start().expect("the test PBX starts");
+    let clock = Clock(WallClock::now());
+    let mut watcher = register(&pbx, "1001", &clock);
+    let mut busy = register(&pbx, "1002", &clock);
+    let mut other = register(&pbx, "1003", &clock);
+
+    // PIDF: 1002 publishes "open", 1001 subscribes to its presence.
+    let pidf = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:1002@pbx.test\"><tuple id=\"t1\"><status><basic>open</basic></status><note>Ringside test</note></tuple></presence>";
+    busy.ua
+        .publish(clock.now(), "presence", "application/pidf+xml", pidf, 600)
+        .expect("PUBLISH");
+    run_until(&mut [&mut busy], &clock, |p| {
+        p[0].events.iter().any(|e| {
+            matches!(
+                e,
+                Event::PublicationChanged {
+                    status: ringside::publication::PublicationStatus::Published { .. },
+                    ..
+                }
+            )
+        })
+    });
+    watcher
+        .ua
+        .subscribe(
+            clock.now(),
+            "1002",
+            "presence",
+            Some("application/pidf+xml"),
+            600,
+        )
+        .expect("SUBSCRIBE presence");
+    run_until(&mut [&mut watcher, &mut busy], &clock, |p| {
+        p[0].events.iter().any(|e| matches!(e, Event::Notify { package, body, .. } if package == "presence" && body.contains("Ringside test")))
+    });
+
+    // BLF: 1001 watches 1002's dialogs; a call from 1003 shows up.
+    watcher
+        .ua
+        .subscribe(
+            clock.now(),
+            "1002",
+            "dialog",
+            Some("application/dialog-info+xml"),
+            600,
+        )
+        .expect("SUBSCRIBE dialog");
+    run_until(&mut [&mut watcher], &clock, |p| {
+        p[0].events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::SubscriptionChanged {
+                        status: SubscriptionStatus::Active { .. },
+                        ..
+                    }
+                )
+            })
+            .count()
+            >= 2
+    });
+    let _call = other.ua.call(clock.now(), "1002", OFFER).expect("call");
+    run_until(&mut [&mut watcher, &mut busy, &mut other], &clock, |p| {
+        p[0].events.iter().any(|e| matches!(e, Event::Notify { package, body, .. } if package == "dialog" && body.contains("early")))
+    });
+}
