@@ -81,6 +81,7 @@ pub mod dialog;
 pub mod engine;
 pub mod keepalive;
 pub mod message;
+pub mod phone;
 pub mod publication;
 pub mod random;
 pub mod registration;

@@ -1,0 +1,609 @@
+//! Decides which runs of digit groups are phone numbers.
+//!
+//! A run (see [`scan`](super::scan)) is tried whole first, then as pieces cut
+//! at whitespace, longest first. A piece is a number when its layout is one
+//! people write phone numbers in, its digits fit a numbering plan, and nothing
+//! around it says it is a date, price, ID, version, address or URL.
+
+use super::region::{split_country_code, Region};
+use super::scan::{for_each_run, is_word_char, Group, Run, Text};
+use super::{DialRules, PhoneMatch};
+
+pub(crate) fn find(source: &str, rules: &DialRules) -> Vec<PhoneMatch> {
+    let text = Text::new(source);
+    let mut out = Vec::new();
+    for_each_run(&text.chars, |run| {
+        detect_in_run(&text, run, rules, &mut out)
+    });
+    out
+}
+
+fn detect_in_run(t: &Text, run: &Run, rules: &DialRules, out: &mut Vec<PhoneMatch>) {
+    let g = run.groups.len();
+    if is_card_like(t, run) {
+        return;
+    }
+    let mut k = 0;
+    while k < g {
+        if k > 0 && !splittable(t, run, k) {
+            k += 1;
+            continue;
+        }
+        let mut found = None;
+        for j in (k..g).rev() {
+            if j + 1 < g && !splittable(t, run, j + 1) {
+                continue;
+            }
+            let m = candidate(t, run, k, j, false, rules).or_else(|| {
+                if j > k {
+                    candidate(t, run, k, j, true, rules)
+                } else {
+                    None
+                }
+            });
+            if let Some(m) = m {
+                found = Some((j, m));
+                break;
+            }
+        }
+        match found {
+            Some((j, m)) => {
+                out.push(m);
+                k = j + 1;
+            }
+            None => k += 1,
+        }
+    }
+}
+
+fn sep<'t>(t: &'t Text, run: &Run, k: usize) -> &'t [char] {
+    let (a, b) = (run.groups[k - 1].end, run.groups[k].start);
+    t.chars.get(a..b).unwrap_or(&[])
+}
+
+/// A run may be cut where only whitespace (perhaps with a slash, or before
+/// a bracket) separates two groups.
+fn splittable(t: &Text, run: &Run, k: usize) -> bool {
+    let s = sep(t, run, k);
+    s.contains(&' ') && s.iter().all(|c| matches!(c, ' ' | '/' | '(' | '['))
+}
+
+/// A cut that leaves no doubt two things were listed: a slash, a double
+/// space or a bracket.
+fn wide(t: &Text, run: &Run, k: usize) -> bool {
+    let s = sep(t, run, k);
+    s.iter().any(|c| matches!(c, '/' | '(' | '[')) || s.iter().filter(|&&c| c == ' ').count() > 1
+}
+
+/// Payment cards are written in blocks of four (Amex 4-6-5): never a phone.
+fn is_card_like(t: &Text, run: &Run) -> bool {
+    if run.plus.is_some() || run.groups.len() < 3 {
+        return false;
+    }
+    let lens: Vec<usize> = run.groups.iter().map(|g| g.end - g.start).collect();
+    let total: usize = lens.iter().sum();
+    let blocks = lens[..lens.len() - 1].iter().all(|&l| l == 4);
+    let same_sep = (1..run.groups.len()).all(|k| sep(t, run, k) == sep(t, run, 1));
+    total >= 13 && same_sep && (blocks || lens == [4, 6, 5])
+}
+
+fn candidate(
+    t: &Text,
+    run: &Run,
+    k: usize,
+    j: usize,
+    dash_extension: bool,
+    rules: &DialRules,
+) -> Option<PhoneMatch> {
+    let last_of_run = j + 1 == run.groups.len();
+    // "010-62345678-8001": a short group after a dash ends a Chinese number
+    // as its extension.
+    let (num_end, dash_ext) = if dash_extension {
+        let ext = run.groups[j];
+        let before = run.groups[j - 1];
+        let ok = last_of_run
+            && sep(t, run, j) == ['-']
+            && (1..=5).contains(&(ext.end - ext.start))
+            && before.end - before.start >= 7;
+        if !ok {
+            return None;
+        }
+        (j - 1, Some(ext))
+    } else {
+        (j, None)
+    };
+    let groups = &run.groups[k..=num_end];
+    let plus = k == 0 && run.plus.is_some();
+
+    let mut start = groups[0].start;
+    if k == 0 {
+        start = run.plus.or(run.open).unwrap_or(start);
+    } else if matches!(t.at(start - 1), '(' | '[') {
+        start -= 1;
+    }
+    let number_end = groups[groups.len() - 1].end;
+    let (opens, closes) = t.chars[start..number_end]
+        .iter()
+        .fold((0, 0), |(o, c), ch| match ch {
+            '(' | '[' => (o + 1, c),
+            ')' | ']' => (o, c + 1),
+            _ => (o, c),
+        });
+    if opens == closes + 1 && matches!(t.at(start), '(' | '[') {
+        start += 1;
+    } else if opens != closes {
+        return None;
+    }
+    if k > 0 || j + 1 < run.groups.len() {
+        let cut_is_clear = (k == 0 || wide(t, run, k)) && (last_of_run || wide(t, run, j + 1));
+        if !cut_is_clear && !has_punctuation(t, groups) {
+            return None;
+        }
+    }
+
+    let zero_in_brackets: Vec<bool> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            i > 0
+                && g.end - g.start == 1
+                && t.at(g.start) == '0'
+                && t.at(g.start - 1) == '('
+                && t.at(g.end) == ')'
+        })
+        .collect();
+    let digits: String = groups
+        .iter()
+        .zip(&zero_in_brackets)
+        .filter(|(_, z)| !**z)
+        .flat_map(|(g, _)| t.chars[g.start..g.end].iter())
+        .collect();
+    if !(7..=17).contains(&digits.len()) || !layout_ok(t, groups, &zero_in_brackets, plus) {
+        return None;
+    }
+    let (cc, nsn, region) = parse(t, groups, &digits, plus, rules)?;
+
+    let mut end = number_end;
+    let mut extension = None;
+    if let Some(ext) = dash_ext {
+        end = ext.end;
+        extension = Some(t.chars[ext.start..ext.end].iter().collect());
+    } else if last_of_run {
+        if let Some((ext, ext_end)) = extension_after(t, end) {
+            if right_ok(t, ext_end) {
+                extension = Some(ext);
+                end = ext_end;
+            }
+        }
+    }
+    if !left_ok(t, start) || !right_ok(t, end) || t.in_url[start..end].iter().any(|&u| u) {
+        return None;
+    }
+    if cue_before(t, start) == Some(Cue::NotAPhone) {
+        return None;
+    }
+    Some(PhoneMatch {
+        start_utf16: t.utf16[start],
+        end_utf16: t.utf16[end],
+        text: t.slice(start, end).to_string(),
+        dial: rules.dial(cc, &nsn),
+        e164: format!("+{cc}{nsn}"),
+        extension,
+        region,
+    })
+}
+
+fn has_punctuation(t: &Text, groups: &[Group]) -> bool {
+    groups
+        .windows(2)
+        .any(|w| t.chars[w[0].end..w[1].start].iter().any(|&c| c != ' '))
+}
+
+/// The separator's dash, dot or slash, if any.
+fn mark(t: &Text, a: &Group, b: &Group) -> Option<char> {
+    t.chars[a.end..b.start]
+        .iter()
+        .copied()
+        .find(|c| matches!(c, '-' | '.' | '/'))
+}
+
+fn layout_ok(t: &Text, groups: &[Group], zero_in_brackets: &[bool], plus: bool) -> bool {
+    let lens: Vec<usize> = groups.iter().map(|g| g.end - g.start).collect();
+    let marks: Vec<Option<char>> = groups.windows(2).map(|w| mark(t, &w[0], &w[1])).collect();
+    if marks.iter().filter(|m| **m == Some('/')).count() > 1 {
+        return false;
+    }
+    // One-digit groups belong to country codes, NANP's leading 1, French
+    // area digits after +33 and "(0)"; elsewhere they are ISBNs, versions,
+    // dates and list items.
+    let lone_digit_ok = |i: usize| i == 0 || (plus && i == 1) || zero_in_brackets[i];
+    let dotted = marks.contains(&Some('.'));
+    for (i, &len) in lens.iter().enumerate() {
+        if len == 1 && (!lone_digit_ok(i) || (dotted && !(plus && i == 0))) {
+            return false;
+        }
+    }
+    if dotted
+        && lens.len() == 4
+        && lens.iter().all(|&l| l <= 3)
+        && marks.iter().all(|m| *m == Some('.'))
+    {
+        return false;
+    }
+    plus || !is_date(t, groups, &lens, &marks)
+}
+
+fn is_date(t: &Text, groups: &[Group], lens: &[usize], marks: &[Option<char>]) -> bool {
+    if lens.len() < 3 || marks[0] != marks[1] || !matches!(marks[0], Some('.' | '/' | '-')) {
+        return false;
+    }
+    let value = |g: &Group| {
+        t.chars[g.start..g.end]
+            .iter()
+            .fold(0u32, |v, c| v * 10 + c.to_digit(10).unwrap_or(0))
+    };
+    let (a, b, c) = (value(&groups[0]), value(&groups[1]), value(&groups[2]));
+    let day = |x: u32| (1..=31).contains(&x);
+    let month = |x: u32| (1..=12).contains(&x);
+    let year = |x: u32, len: usize| {
+        (len == 4 && (1900..=2099).contains(&x)) || (len == 2 && lens.len() == 3)
+    };
+    if lens[0] == 4 && year(a, 4) && lens[1] <= 2 && lens[2] <= 2 && month(b) && day(c) {
+        return true;
+    }
+    lens[0] <= 2
+        && lens[1] <= 2
+        && ((day(a) && month(b)) || (month(a) && day(b)))
+        && year(c, lens[2])
+}
+
+/// Country code, NSN and region of the digits, or `None` if they fit no plan.
+fn parse(
+    t: &Text,
+    groups: &[Group],
+    digits: &str,
+    plus: bool,
+    rules: &DialRules,
+) -> Option<(u16, String, Option<Region>)> {
+    if plus {
+        return international(digits);
+    }
+    let prefixed = match rules.region {
+        Region::US | Region::CA => digits.strip_prefix("011"),
+        _ => None,
+    }
+    .or_else(|| digits.strip_prefix("00"));
+    if let Some(rest) = prefixed {
+        return if groups.len() >= 2 && !rest.starts_with('0') {
+            international(rest)
+        } else {
+            None
+        };
+    }
+    if let Some(nsn) = rules.region.parse_national(digits) {
+        let cc = rules.region.country_code();
+        let region = Region::for_country_code(cc, &nsn);
+        return Some((cc, nsn, region));
+    }
+    // "(415) 555-0132" and "415-555-0132" are unmistakably North American,
+    // whatever the user's own region.
+    let lens: Vec<usize> = groups.iter().map(|g| g.end - g.start).collect();
+    let nanp_layout = lens == [3, 3, 4]
+        && groups
+            .windows(2)
+            .all(|w| mark(t, &w[0], &w[1]).is_some_and(|m| m != '/'))
+        || (lens == [3, 3, 4] && t.at(groups[0].start.wrapping_sub(1)) == '(');
+    if nanp_layout && Region::US.is_valid_nsn(digits) {
+        return Some((1, digits.to_string(), Region::for_country_code(1, digits)));
+    }
+    None
+}
+
+fn international(digits: &str) -> Option<(u16, String, Option<Region>)> {
+    let (cc, rest) = split_country_code(digits)?;
+    if let Some(region) = Region::for_country_code(cc, rest) {
+        // "+49 030 …" and "+44 (0)20 …": the trunk 0 is not dialled from abroad.
+        let nsn = if region.trunk_prefix() == '0' {
+            rest.strip_prefix('0').unwrap_or(rest)
+        } else {
+            rest
+        };
+        return region
+            .is_valid_nsn(nsn)
+            .then(|| (cc, nsn.to_string(), Some(region)));
+    }
+    // Other countries: E.164's length limits only.
+    (digits.len() <= 15 && rest.len() >= 6).then(|| (cc, rest.to_string(), None))
+}
+
+fn left_ok(t: &Text, s: usize) -> bool {
+    if s == 0 {
+        return true;
+    }
+    let l = t.at(s - 1);
+    let ll = if s >= 2 { t.at(s - 2) } else { ' ' };
+    if is_word_char(l)
+        || matches!(
+            l,
+            '@' | '#'
+                | '$'
+                | '€'
+                | '£'
+                | '¥'
+                | '%'
+                | '&'
+                | '='
+                | '\\'
+                | '/'
+                | '~'
+                | '^'
+                | '*'
+                | '+'
+                | '§'
+                | '№'
+        )
+    {
+        return false;
+    }
+    if matches!(l, '.' | ':' | '-' | '\'') && ll.is_ascii_digit() {
+        return false;
+    }
+    if l == '-' && is_word_char(ll) {
+        return false;
+    }
+    // "1,299,000": a group of at most three digits before a comma is a
+    // thousands separator; a list of phone numbers ends in longer groups.
+    if l == ',' {
+        let before = (0..s - 1)
+            .rev()
+            .take_while(|&i| t.at(i).is_ascii_digit())
+            .take(4)
+            .count();
+        if (1..=3).contains(&before) {
+            return false;
+        }
+    }
+    true
+}
+
+fn right_ok(t: &Text, e: usize) -> bool {
+    let r = t.at(e);
+    let rr = t.at(e + 1);
+    if is_word_char(r)
+        || matches!(
+            r,
+            '@' | '%' | '_' | '元' | '円' | '€' | '$' | '£' | '¥' | '°' | '‰' | '+'
+        )
+    {
+        return false;
+    }
+    if matches!(r, ':' | '.' | '-' | '/') && rr.is_ascii_digit() {
+        return false;
+    }
+    !(r == '-' && is_word_char(rr))
+}
+
+const EXTENSION_MARKERS: [&str; 13] = [
+    "extension",
+    "ext.",
+    "ext",
+    "x",
+    "转",
+    "轉",
+    "分机",
+    "分機",
+    "内线",
+    "內線",
+    "内線",
+    "poste",
+    "durchwahl",
+];
+
+/// `x123`, `ext. 123`, `转123` right after the number.
+fn extension_after(t: &Text, e: usize) -> Option<(String, usize)> {
+    let mut p = e;
+    if t.at(p) == ',' {
+        p += 1;
+    }
+    while t.at(p) == ' ' && p - e < 3 {
+        p += 1;
+    }
+    for marker in EXTENSION_MARKERS {
+        let len = marker.chars().count();
+        let matches = marker
+            .chars()
+            .enumerate()
+            .all(|(i, m)| t.at(p + i).to_ascii_lowercase() == m);
+        if !matches || (marker.is_ascii() && t.at(p + len).is_ascii_alphabetic()) {
+            continue;
+        }
+        let mut q = p + len;
+        while matches!(t.at(q), ' ' | ':' | '.' | '#') && q - (p + len) < 3 {
+            q += 1;
+        }
+        let digits_start = q;
+        while t.at(q).is_ascii_digit() {
+            q += 1;
+        }
+        return (1..=6)
+            .contains(&(q - digits_start))
+            .then(|| (t.chars[digits_start..q].iter().collect(), q));
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cue {
+    Phone,
+    NotAPhone,
+}
+
+const PHONE_WORDS: &[&str] = &[
+    "tel",
+    "tel.",
+    "phone",
+    "telephone",
+    "mobile",
+    "mob",
+    "cell",
+    "fax",
+    "call",
+    "ph",
+    "hotline",
+    "whatsapp",
+    "contact",
+    "direct",
+    "office",
+    "landline",
+    "telefon",
+    "handy",
+    "mobil",
+    "tél",
+    "téléphone",
+    "portable",
+    "fixe",
+    "t",
+    "m",
+    "f",
+    "电话",
+    "手机",
+    "传真",
+    "热线",
+    "联系",
+    "座机",
+    "客服",
+    "電話",
+    "携帯",
+    "ファックス",
+    "☎",
+    "📞",
+];
+
+const NOT_PHONE_WORDS: &[&str] = &[
+    "order",
+    "invoice",
+    "tracking",
+    "track",
+    "ref",
+    "reference",
+    "id",
+    "isbn",
+    "issn",
+    "sku",
+    "serial",
+    "s/n",
+    "po",
+    "acct",
+    "account",
+    "iban",
+    "card",
+    "zip",
+    "postcode",
+    "plz",
+    "qq",
+    "ticket",
+    "case",
+    "claim",
+    "policy",
+    "patent",
+    "lot",
+    "batch",
+    "version",
+    "ver",
+    "build",
+    "ip",
+    "asin",
+    "upc",
+    "ean",
+    "gtin",
+    "vat",
+    "gst",
+    "gstin",
+    "siret",
+    "siren",
+    "pan",
+    "aadhaar",
+    "otp",
+    "pin",
+    "passport",
+    "licence",
+    "license",
+    "imei",
+    "kundennummer",
+    "bestellnummer",
+    "rechnungsnummer",
+    "auftragsnummer",
+    "sendungsnummer",
+    "commande",
+    "facture",
+    "colis",
+    "订单",
+    "单号",
+    "编号",
+    "工号",
+    "学号",
+    "身份证",
+    "账号",
+    "帐号",
+    "卡号",
+    "银行卡",
+    "邮编",
+    "发票",
+    "批次",
+    "型号",
+    "版本",
+    "验证码",
+    "快递",
+    "运单",
+    "注文番号",
+    "会員番号",
+    "郵便番号",
+    "伝票番号",
+    "〒",
+];
+
+/// The label nearest before the number on the same line, if it is one of
+/// ours: "Order 4155550132" is not a phone, "Hotline for orders: …" is.
+fn cue_before(t: &Text, start: usize) -> Option<Cue> {
+    let from = (start.saturating_sub(24)..start)
+        .rev()
+        .take_while(|&i| t.at(i) != '\n')
+        .last()?;
+    let window: Vec<char> = t.chars[from..start]
+        .iter()
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let mut best: Option<(usize, usize, Cue)> = None;
+    for (words, cue) in [(PHONE_WORDS, Cue::Phone), (NOT_PHONE_WORDS, Cue::NotAPhone)] {
+        for word in words {
+            let w: Vec<char> = word.chars().collect();
+            let Some(at) = rfind_word(&window, &w) else {
+                continue;
+            };
+            let better = match best {
+                None => true,
+                Some((b_at, b_len, _)) => {
+                    at + w.len() > b_at + b_len || (at + w.len() == b_at + b_len && w.len() > b_len)
+                }
+            };
+            if better {
+                best = Some((at, w.len(), cue));
+            }
+        }
+    }
+    best.map(|(_, _, cue)| cue)
+}
+
+/// Last occurrence of `w` in `hay` not glued to other ASCII letters.
+fn rfind_word(hay: &[char], w: &[char]) -> Option<usize> {
+    if w.is_empty() || w.len() > hay.len() {
+        return None;
+    }
+    (0..=hay.len() - w.len()).rev().find(|&i| {
+        hay[i..i + w.len()] == *w
+            && (i == 0 || !hay[i - 1].is_ascii_alphanumeric() || !w[0].is_ascii_alphanumeric())
+            && hay
+                .get(i + w.len())
+                .is_none_or(|c| !c.is_ascii_alphabetic() || !w[w.len() - 1].is_ascii_alphanumeric())
+    })
+}
