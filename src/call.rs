@@ -354,8 +354,15 @@ impl Call {
         })
     }
 
-    pub fn remote_target(&self) -> Option<String> {
-        self.dialog.as_ref().map(|d| d.remote_target.clone())
+    /// The peer's address of record (the URI of To/From, not its Contact):
+    /// what a transferee should INVITE. A Contact behind a WebSocket edge
+    /// (`….invalid;alias=…`) is only routable by the proxy that issued it
+    /// for in-dialog requests, so RFC 5589 §7's "AOR unless GRUU" applies.
+    pub fn remote_aor(&self) -> Option<String> {
+        let d = self.dialog.as_ref()?;
+        codec::headers::NameAddr::parse(&d.remote_uri, "To")
+            .ok()
+            .map(|n| n.uri)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {

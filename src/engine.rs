@@ -634,9 +634,9 @@ impl UserAgent {
         let replaces = other
             .replaces_for_peer()
             .ok_or(CallError::InvalidState("the other call is not connected"))?;
-        let target = other
-            .remote_target()
-            .ok_or(CallError::InvalidState("the other call has no target"))?;
+        let target = other.remote_aor().ok_or(CallError::InvalidState(
+            "the other call has no peer address",
+        ))?;
         self.with_call(now, call, |c, io| c.refer(io, &target, Some(replaces)))
     }
 

@@ -483,3 +483,77 @@ fn presence_publish_is_seen_by_a_subscriber_and_blf_follows_a_call() {
         p[0].events.iter().any(|e| matches!(e, Event::Notify { package, body, .. } if package == "dialog" && body.contains("early")))
     });
 }
+
+#[test]
+fn attended_transfer_through_kamailio_replaces_the_consultation_call() {
+    use ringside::call::EndReason;
+    let pbx = Pbx::start().expect("the test PBX starts");
+    let clock = Clock(WallClock::now());
+    let mut a = register(&pbx, "1006", &clock);
+    let mut b = register(&pbx, "1007", &clock);
+    let mut c = register(&pbx, "1008", &clock);
+
+    // A talks to B, puts B on hold, consults C.
+    let ab = a.ua.call(clock.now(), "1007", OFFER).expect("call B");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        incoming_call(&p[1]).is_some()
+    });
+    let ba = incoming_call(&b).expect("b rings");
+    b.ua.answer(clock.now(), ba, OFFER).expect("answer");
+    let ac = a.ua.call(clock.now(), "1008", OFFER).expect("call C");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        incoming_call(&p[2]).is_some()
+    });
+    let ca = incoming_call(&c).expect("c rings");
+    c.ua.answer(clock.now(), ca, OFFER).expect("answer");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        p[0].events
+            .iter()
+            .filter(|e| matches!(e, Event::CallAnswered { .. }))
+            .count()
+            == 2
+    });
+
+    // REFER B to C with Replaces naming A–C; B's INVITE replaces it at C.
+    a.ua.transfer_attended(clock.now(), ab, ac)
+        .expect("REFER with Replaces");
+    let mut request = None;
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        request = p[1].events.iter().find_map(|e| match e {
+            Event::TransferRequested {
+                call,
+                target,
+                replaces: Some(r),
+                ..
+            } => Some((*call, target.clone(), r.clone())),
+            _ => None,
+        });
+        request.is_some()
+    });
+    let (call, target, replaces) = request.expect("transfer with Replaces");
+    b.ua.accept_transfer(clock.now(), call, &target, Some(&replaces), OFFER)
+        .expect("INVITE with Replaces");
+    let mut replacing = None;
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        replacing = p[2].events.iter().find_map(|e| match e {
+            Event::IncomingCall {
+                call,
+                replaces: Some(old),
+                ..
+            } if *old == ca => Some(*call),
+            _ => None,
+        });
+        replacing.is_some()
+    });
+    c.ua.answer(
+        clock.now(),
+        replacing.expect("C sees the replacing call"),
+        OFFER,
+    )
+    .expect("answer");
+    run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
+        ended(&p[0], ab).is_some() && ended(&p[0], ac).is_some() && ended(&p[2], ca).is_some()
+    });
+    assert_eq!(ended(&c, ca), Some(EndReason::Replaced));
+    assert_eq!(ended(&a, ab), Some(EndReason::Transferred));
+}
