@@ -17,7 +17,7 @@ function dispatch(handler) {
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   dispatch(() => {
-    worker.on_message(message).then(sendResponse, (error) => {
+    worker.on_message(message, sender).then(sendResponse, (error) => {
       console.error('ringside: message handler failed', error);
       sendResponse(undefined);
     });

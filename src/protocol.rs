@@ -69,6 +69,9 @@ pub enum ErrorCode {
     InvalidAccount,
     /// `chrome.storage` refused the write (quota, disabled storage).
     StorageFailed,
+    /// A privileged request from outside the extension's own pages (a
+    /// content script runs inside a web page the user did not write).
+    Forbidden,
 }
 
 /// What the user sees in the popup; the `data-state` attribute of `#reg-state`.
@@ -232,6 +235,15 @@ fn encode<T: Message>(message: &T) -> String {
 }
 
 impl Request {
+    /// Requests that read or change the credentials: only the extension's own
+    /// pages may send them, never a content script.
+    pub fn is_privileged(&self) -> bool {
+        match self {
+            Request::GetSnapshot => false,
+            Request::GetAccount | Request::SetAccount { .. } => true,
+        }
+    }
+
     pub fn decode(text: &str) -> Result<Request, ProtocolError> {
         decode(text)
     }
@@ -407,6 +419,23 @@ mod tests {
             "a".repeat(MAX_MESSAGE_BYTES)
         );
         assert_eq!(Request::decode(&huge), Err(TooLarge));
+    }
+
+    #[test]
+    fn credentials_are_privileged_state_is_not() {
+        assert!(!Request::GetSnapshot.is_privileged());
+        assert!(Request::GetAccount.is_privileged());
+        assert!(Request::SetAccount {
+            account: Account::default()
+        }
+        .is_privileged());
+        let forbidden = Reply::Error {
+            error: ErrorReply {
+                code: ErrorCode::Forbidden,
+                account: None,
+            },
+        };
+        assert!(forbidden.encode().contains(r#""code":"forbidden""#));
     }
 
     #[test]

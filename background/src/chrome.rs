@@ -17,6 +17,9 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = ["chrome", "alarms"], js_name = create)]
     fn alarms_create(name: &str, info: &JsValue) -> Result<Promise, JsValue>;
 
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = getURL)]
+    fn runtime_get_url(path: &str) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
     #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
@@ -55,6 +58,11 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 pub fn random_u32() -> u32 {
     u32::from_le_bytes(random_bytes::<4>())
+}
+
+/// `chrome-extension://<id>/`: the origin of the extension's own pages.
+pub fn extension_url() -> Option<String> {
+    runtime_get_url("").ok().and_then(|u| u.as_string())
 }
 
 /// `chrome.storage.local.get(keys)`: the object of found items.

@@ -554,7 +554,20 @@ pub async fn start() {
     });
 }
 
-async fn handle_request(message: JsValue) -> Reply {
+/// Whether a message comes from one of the extension's own pages (popup,
+/// offscreen document, an extension page in a tab) rather than a content
+/// script, whose sender URL is the web page's.
+fn from_extension_page(sender: &JsValue) -> bool {
+    let url = js_sys::Reflect::get(sender, &"url".into())
+        .ok()
+        .and_then(|u| u.as_string());
+    match (url, chrome::extension_url()) {
+        (Some(url), Some(own)) => url.starts_with(&own),
+        _ => false,
+    }
+}
+
+async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
     let request = match chrome::to_json(&message).ok_or(()).and_then(|t| {
         Request::decode(&t).map_err(|e| {
             chrome::warn(&format!("ringside: bad request: {e}"));
@@ -563,6 +576,15 @@ async fn handle_request(message: JsValue) -> Reply {
         Ok(request) => request,
         Err(()) => return Reply::bad_request(),
     };
+    if request.is_privileged() && !from_extension_page(&sender) {
+        chrome::warn("ringside: refused a credential request from outside the extension's pages");
+        return Reply::Error {
+            error: ErrorReply {
+                code: ErrorCode::Forbidden,
+                account: None,
+            },
+        };
+    }
     match request {
         Request::GetSnapshot => Reply::Snapshot {
             snapshot: with_worker(|w| w.snapshot()).unwrap_or_else(Snapshot::unregistered),
@@ -608,8 +630,8 @@ async fn handle_request(message: JsValue) -> Reply {
 
 /// `chrome.runtime.onMessage`: one request (`{"v":1,"type":...}`), one reply.
 #[wasm_bindgen]
-pub async fn on_message(message: JsValue) -> JsValue {
-    chrome::from_json(&handle_request(message).await.encode())
+pub async fn on_message(message: JsValue, sender: JsValue) -> JsValue {
+    chrome::from_json(&handle_request(message, sender).await.encode())
 }
 
 /// `chrome.runtime.onConnect`: a popup subscribing to snapshots.
