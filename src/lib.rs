@@ -18,8 +18,15 @@
 //! ([`poll_event`](engine::UserAgent::poll_event)) and when to wake it next
 //! ([`poll_timeout`](engine::UserAgent::poll_timeout)). Inside, one module per
 //! protocol concept: [`codec`] (bytes ↔ `rsip` messages), [`transaction`] (RFC
-//! 3261 §17), [`auth`] (digest), [`registration`], [`keepalive`], and the
-//! models of [`sdp`] and [`event`] packages.
+//! 3261 §17), [`dialog`] (§12), [`auth`] (digest), [`registration`],
+//! [`keepalive`], [`call`] (INVITE sessions, transfer), [`subscription`] (RFC
+//! 6665), [`publication`] (RFC 3903), [`message`] (RFC 3428), with
+//! [`request`] shaping what we send and [`random`] the only randomness; the
+//! models of [`sdp`] and [`event`] bodies are for the application to read.
+//!
+//! Every protocol module is tested by ladders on a hand-stepped clock;
+//! `tests/sim.rs` runs two engines through an in-memory proxy under
+//! proptest, and `tests/engine_pbx.rs` runs them against the real Kamailio.
 //!
 //! # Drive loop
 //!
