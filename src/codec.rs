@@ -319,6 +319,11 @@ impl<'a> Framed<'a> {
             if line.contains(['\r', '\n']) {
                 return Err(CodecError::BadHeaderLine(truncated(line)));
             }
+            if line.is_empty() {
+                // Only the block's end can be empty here (a header block that
+                // ends the frame with a single CRLF).
+                continue;
+            }
             if line.starts_with([' ', '\t']) {
                 // Folded continuation (RFC 3261 §7.3.1): joined with a single SP.
                 let Some((_, value)) = headers.last_mut() else {
@@ -558,10 +563,8 @@ fn validate(msg: &SipMessage) -> Result<(), CodecError> {
                     return Err(CodecError::BadHeader("Max-Forwards"));
                 }
             }
-            Header::Expires(e) => {
-                if e.value().parse::<u32>().is_err() {
-                    return Err(CodecError::BadHeader("Expires"));
-                }
+            Header::Expires(e) if e.value().parse::<u32>().is_err() => {
+                return Err(CodecError::BadHeader("Expires"));
             }
             _ => {}
         }
@@ -599,16 +602,23 @@ fn validate(msg: &SipMessage) -> Result<(), CodecError> {
 /// any stale value with the real body length.
 pub fn serialize(msg: &SipMessage) -> String {
     let mut msg = msg.clone();
-    let len = msg.body().len();
+    // The transport is a WebSocket text frame, so the body goes out as UTF-8;
+    // Content-Length must count what is really sent, not the bytes we held.
+    let body = String::from_utf8_lossy(msg.body()).into_owned();
+    msg.body_mut().clear();
     let hs = msg.headers_mut();
     hs.retain(|h| {
-        !matches!(h, Header::ContentLength(_))
-            && !matches!(h, Header::Other(n, _) if long_header_name(n).eq_ignore_ascii_case("Content-Length"))
+        !header_name_value(h)
+            .0
+            .eq_ignore_ascii_case("Content-Length")
     });
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
     hs.push(Header::ContentLength(rsip::headers::ContentLength::from(
-        len as u32,
+        len,
     )));
-    msg.to_string()
+    let mut text = msg.to_string();
+    text.push_str(&body);
+    text
 }
 
 macro_rules! header_name_value {
@@ -809,6 +819,25 @@ mod tests {
         // into the value and printed as a different header block.
         let bytes = options(&["Subject: a\r\n\tb\rc\n\td"]);
         assert!(matches!(parse(&bytes), Err(CodecError::BadHeaderLine(_))));
+    }
+
+    #[test]
+    fn serialize_counts_the_body_it_really_sends() {
+        let mut m = parse(&options(&["Content-Type: text/plain"])).unwrap();
+        *m.body_mut() = vec![b'a', 0xff, b'b'];
+        let text = serialize(&m);
+        assert!(
+            text.ends_with("Content-Length: 5\r\n\r\na\u{fffd}b"),
+            "{text}"
+        );
+        assert_eq!(parse(text.as_bytes()).unwrap().body().len(), 5);
+    }
+
+    #[test]
+    fn headers_ending_the_frame_without_the_empty_line_are_framed() {
+        let mut bytes = options(&[]);
+        bytes.truncate(bytes.len() - 2);
+        assert!(parse(&bytes).is_ok());
     }
 
     #[test]
