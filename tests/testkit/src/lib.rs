@@ -506,6 +506,7 @@ impl Pbx {
                 signal(worker, libc::SIGKILL);
             }
         }
+        kill_leftovers(&self.info.run_dir);
         Ok(())
     }
 
@@ -572,6 +573,9 @@ impl Pbx {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     self.child = None;
+                    // a main process that failed late (e.g. a lost port race)
+                    // may have forked workers that now hold the other ports
+                    kill_leftovers(&self.info.run_dir);
                     let tail = log_tail_from(&self.info.log_path(), log_start, 40);
                     let hint = if tail.contains("could not find module")
                         || tail.contains("cannot open shared object")
@@ -600,18 +604,41 @@ impl Pbx {
         }
     }
 
+    /// SIP OPTIONS over UDP answered 200, a WebSocket handshake on the ws
+    /// port (so the TCP workers run, not just a listen backlog), and the wss
+    /// port accepting connections.
     fn answers(&self) -> bool {
-        let tcp_ok = |port: u16| {
-            TcpStream::connect_timeout(
-                &SocketAddr::from(([127, 0, 0, 1], port)),
-                Duration::from_millis(100),
-            )
-            .is_ok()
-        };
+        let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
         matches!(self.info.options_ping(Duration::from_millis(50)), Ok(200))
-            && tcp_ok(self.info.ws_port)
-            && tcp_ok(self.info.wss_port)
+            && ws_handshake(addr(self.info.ws_port), Duration::from_millis(500))
+            && TcpStream::connect_timeout(&addr(self.info.wss_port), Duration::from_millis(100))
+                .is_ok()
     }
+}
+
+fn ws_handshake(addr: SocketAddr, timeout: Duration) -> bool {
+    use std::io::Write;
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: sip\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            _ => return false,
+        }
+    }
+    got.starts_with(b"HTTP/1.1 101")
 }
 
 impl Drop for Pbx {
@@ -785,6 +812,30 @@ fn process_alive(pid: u32) -> bool {
             !matches!(state, Some("Z") | Some("X") | None)
         })
         .unwrap_or(false)
+}
+
+/// SIGKILLs every process still running Kamailio with this run dir: orphaned
+/// workers reparented to init escape [`descendants`]. The run dir is unique
+/// to this kit, so nothing else matches.
+fn kill_leftovers(run_dir: &Path) {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return;
+    };
+    let run_dir = run_dir.as_os_str().as_encoded_bytes();
+    for pid in entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let mut args = cmdline.split(|b| *b == 0);
+        let is_ours = args
+            .clone()
+            .next()
+            .is_some_and(|exe| exe.ends_with(b"kamailio"))
+            && args.any(|a| a == run_dir);
+        if is_ours && process_alive(pid) {
+            signal(pid, libc::SIGKILL);
+        }
+    }
 }
 
 /// PIDs whose parent chain leads to `pid` (Kamailio's forked workers).
