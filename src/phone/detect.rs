@@ -61,11 +61,12 @@ fn sep<'t>(t: &'t Text, run: &Run, k: usize) -> &'t [char] {
     t.chars.get(a..b).unwrap_or(&[])
 }
 
-/// A run may be cut where only whitespace (perhaps with a slash, or before
-/// a bracket) separates two groups.
+/// A run may be cut where only whitespace, a slash or an opening bracket
+/// separates two groups.
 fn splittable(t: &Text, run: &Run, k: usize) -> bool {
     let s = sep(t, run, k);
-    s.contains(&' ') && s.iter().all(|c| matches!(c, ' ' | '/' | '(' | '['))
+    let opens = s.last().is_some_and(|c| matches!(c, '(' | '['));
+    (s.contains(&' ') || opens) && s.iter().all(|c| matches!(c, ' ' | '/' | '(' | '['))
 }
 
 /// A cut that leaves no doubt two things were listed: a slash, a double
@@ -117,7 +118,7 @@ fn candidate(
 
     let mut start = groups[0].start;
     if k == 0 {
-        start = run.plus.or(run.open).unwrap_or(start);
+        start = run.open.or(run.plus).unwrap_or(start);
     } else if matches!(t.at(start - 1), '(' | '[') {
         start -= 1;
     }
@@ -213,13 +214,19 @@ fn layout_ok(t: &Text, groups: &[Group], zero_in_brackets: &[bool], plus: bool) 
     if marks.iter().filter(|m| **m == Some('/')).count() > 1 {
         return false;
     }
-    // One-digit groups belong to country codes, NANP's leading 1, French
-    // area digits after +33 and "(0)"; elsewhere they are ISBNs, versions,
-    // dates and list items.
-    let lone_digit_ok = |i: usize| i == 0 || (plus && i == 1) || zero_in_brackets[i];
+    // One-digit groups belong to country codes, NANP's leading 1, area
+    // digits after a country code (+33 1, +46 8, +44 (0)20) and "(0)";
+    // elsewhere they are ISBNs, versions, dates and list items.
+    let international = plus || t.chars[groups[0].start..groups[0].end].starts_with(&['0', '0']);
+    let after_country_code =
+        |i: usize| international && (i == 1 || (i == 2 && zero_in_brackets[1]));
     let dotted = marks.contains(&Some('.'));
     for (i, &len) in lens.iter().enumerate() {
-        if len == 1 && (!lone_digit_ok(i) || (dotted && !(plus && i == 0))) {
+        let ok = match i {
+            0 => !dotted || plus || t.at(groups[0].start) == '1',
+            _ => after_country_code(i) || zero_in_brackets[i],
+        };
+        if len == 1 && !ok {
             return false;
         }
     }
@@ -322,27 +329,11 @@ fn left_ok(t: &Text, s: usize) -> bool {
     }
     let l = t.at(s - 1);
     let ll = if s >= 2 { t.at(s - 2) } else { ' ' };
-    if is_word_char(l)
-        || matches!(
-            l,
-            '@' | '#'
-                | '$'
-                | '€'
-                | '£'
-                | '¥'
-                | '%'
-                | '&'
-                | '='
-                | '\\'
-                | '/'
-                | '~'
-                | '^'
-                | '*'
-                | '+'
-                | '§'
-                | '№'
-        )
-    {
+    let glued = matches!(
+        l,
+        '@' | '#' | '%' | '&' | '=' | '\\' | '/' | '~' | '^' | '*' | '+' | '§' | '№'
+    );
+    if is_word_char(l) || is_currency(l) || glued {
         return false;
     }
     if matches!(l, '.' | ':' | '-' | '\'') && ll.is_ascii_digit() {
@@ -353,31 +344,36 @@ fn left_ok(t: &Text, s: usize) -> bool {
     }
     // "1,299,000": a group of at most three digits before a comma is a
     // thousands separator; a list of phone numbers ends in longer groups.
-    if l == ',' {
-        let before = (0..s - 1)
-            .rev()
-            .take_while(|&i| t.at(i).is_ascii_digit())
-            .take(4)
-            .count();
-        if (1..=3).contains(&before) {
-            return false;
-        }
-    }
-    true
+    l != ',' || !(1..=3).contains(&digits_from(t, (0..s - 1).rev()))
+}
+
+/// How many digits (up to four) follow one another along `positions`.
+fn digits_from(t: &Text, positions: impl Iterator<Item = usize>) -> usize {
+    positions
+        .take_while(|&i| t.at(i).is_ascii_digit())
+        .take(4)
+        .count()
+}
+
+fn is_currency(c: char) -> bool {
+    matches!(
+        c,
+        '$' | '€' | '£' | '¥' | '₹' | '₩' | '₽' | '฿' | '¢' | '₫' | '₺' | '₱'
+    )
 }
 
 fn right_ok(t: &Text, e: usize) -> bool {
     let r = t.at(e);
     let rr = t.at(e + 1);
-    if is_word_char(r)
-        || matches!(
-            r,
-            '@' | '%' | '_' | '元' | '円' | '€' | '$' | '£' | '¥' | '°' | '‰' | '+'
-        )
-    {
+    let glued = matches!(r, '@' | '%' | '_' | '元' | '円' | '°' | '‰' | '+');
+    if is_word_char(r) || is_currency(r) || glued {
         return false;
     }
     if matches!(r, ':' | '.' | '-' | '/') && rr.is_ascii_digit() {
+        return false;
+    }
+    // "030123456,00 €": a short group after a comma is a decimal part.
+    if r == ',' && (1..=3).contains(&digits_from(t, e + 1..)) {
         return false;
     }
     !(r == '-' && is_word_char(rr))

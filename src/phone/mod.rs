@@ -69,3 +69,74 @@ pub fn find_numbers_in_batch<S: AsRef<str>>(
         .map(|t| find_numbers(t.as_ref(), rules))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check_matches(text: &str, rules: &DialRules) {
+        let utf16: Vec<u16> = text.encode_utf16().collect();
+        let mut last_end = 0;
+        for m in find_numbers(text, rules) {
+            assert!(
+                last_end <= m.start_utf16 && m.start_utf16 < m.end_utf16,
+                "{m:?}"
+            );
+            last_end = m.end_utf16;
+            let slice = utf16
+                .get(m.start_utf16..m.end_utf16)
+                .expect("offsets inside the text");
+            assert_eq!(String::from_utf16_lossy(slice), m.text);
+            let digits = m.dial.strip_prefix('+').unwrap_or(&m.dial);
+            assert!(
+                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+                "{m:?}"
+            );
+        }
+        if let Ok(dial) = normalize_dial(text, rules) {
+            assert!(
+                dial.chars()
+                    .all(|c| c.is_ascii_digit() || "*#+".contains(c)),
+                "{dial}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn phone_like_noise_never_panics(
+            text in "[0-9０-９ +()（）.\\-–/xX转@:,#$a-z\u{a0}\u{3000}电话😀\n]{0,120}",
+            region in proptest::sample::select(Region::ALL.to_vec()),
+        ) {
+            check_matches(&text, &DialRules::for_region(region));
+        }
+
+        #[test]
+        fn any_text_never_panics(text in any::<String>()) {
+            check_matches(&text, &DialRules::default());
+        }
+    }
+
+    #[test]
+    fn batches_keep_node_order() {
+        let rules = DialRules::for_region(Region::CN);
+        let found =
+            find_numbers_in_batch(&["手机：13812345678", "无", "传真 010-62345679"], &rules);
+        let dials: Vec<Vec<&str>> = found
+            .iter()
+            .map(|n| n.iter().map(|m| m.dial.as_str()).collect())
+            .collect();
+        assert_eq!(dials, [vec!["13812345678"], vec![], vec!["01062345679"]]);
+    }
+
+    #[test]
+    fn a_huge_run_of_numbers_stays_linear() {
+        let page = "Tel 415-555-0132, fax (415) 555-0199; ".repeat(20_000);
+        assert_eq!(find_numbers(&page, &DialRules::default()).len(), 40_000);
+        let digits = "1 ".repeat(200_000);
+        assert!(find_numbers(&digits, &DialRules::default()).is_empty());
+    }
+}

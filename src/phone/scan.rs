@@ -182,6 +182,8 @@ pub(crate) fn for_each_run(chars: &[char], mut f: impl FnMut(&Run)) {
             (Some(i), None, i + 1)
         } else if c == '(' && digit(i + 1) {
             (None, Some(i), i + 1)
+        } else if c == '(' && chars.get(i + 1) == Some(&'+') && digit(i + 2) {
+            (Some(i + 1), Some(i), i + 2)
         } else {
             i += 1;
             continue;
