@@ -82,6 +82,7 @@ pub mod sdp;
 pub mod account;
 pub mod backoff;
 pub mod protocol;
+pub mod supervisor;
 pub mod auth;
 pub mod call;
 pub mod dialog;

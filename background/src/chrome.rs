@@ -56,10 +56,6 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
-pub fn random_u32() -> u32 {
-    u32::from_le_bytes(random_bytes::<4>())
-}
-
 /// `chrome-extension://<id>/`: the origin of the extension's own pages.
 pub fn extension_url() -> Option<String> {
     runtime_get_url("").ok().and_then(|u| u.as_string())

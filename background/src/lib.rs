@@ -1,24 +1,20 @@
 //! Ringside's service worker: keeps one SIP registration alive over a WebSocket.
 //!
-//! The SIP logic is the core crate's sans-IO engine; this crate only moves bytes
-//! and time between it and the browser (WebSocket, setTimeout, chrome.storage,
-//! runtime messages) and decides when to reconnect. `extension/background.js`
-//! registers the chrome listeners and calls the exported `on_*` functions.
+//! The policy (when to connect, retry, give up, what the user sees) is the
+//! core crate's sans-IO [`Supervisor`] around its SIP engine; this crate only
+//! performs its actions in the browser (WebSocket, setTimeout, chrome.storage,
+//! runtime messages and ports). `extension/background.js` registers the chrome
+//! listeners and calls the exported `on_*` functions.
 
 mod chrome;
 
 use std::cell::RefCell;
-use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use js_sys::{ArrayBuffer, Uint8Array};
 use ringside::account::{Account, ValidAccount};
-use ringside::backoff::Backoff;
-use ringside::engine::{Event, Transport, UaConfig, UserAgent};
-use ringside::protocol::{
-    ErrorCode, ErrorReply, Push, RegState, Reply, Request, Snapshot, STATE_PORT,
-};
-use ringside::registration::{RegistrationFailure, RegistrationState};
+use ringside::protocol::{ErrorCode, ErrorReply, Push, Reply, Request, Snapshot, STATE_PORT};
+use ringside::supervisor::{Action, Supervisor};
 use ringside::Instant;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -31,21 +27,17 @@ const INSTANCE_ID_KEY: &str = "instance_id";
 const WATCHDOG_ALARM: &str = "ringside-watchdog";
 /// chrome.alarms' minimum period.
 const WATCHDOG_MINUTES: f64 = 1.0;
-/// A WebSocket to a black-holed address can hang in CONNECTING for minutes;
-/// give up sooner and let the backoff retry.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const REGISTER_EXPIRES: u32 = 600;
 
 thread_local! {
-    static WORKER: RefCell<Worker> = RefCell::new(Worker::default());
+    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
 }
 
-/// Run `f` on the worker state. Every entry point is a separate browser task,
-/// so the state is never borrowed twice; should it be anyway, the event is
-/// dropped with a warning rather than panicking the worker.
+/// Run `f` on the worker state once `start()` created it. Every entry point is
+/// a separate browser task, so the state is never borrowed twice; should it
+/// be anyway, the event is dropped with a warning rather than panicking.
 fn with_worker<R>(f: impl FnOnce(&mut Worker) -> R) -> Option<R> {
     WORKER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut worker) => Some(f(&mut worker)),
+        Ok(mut worker) => worker.as_mut().map(f),
         Err(_) => {
             chrome::warn("ringside: re-entrant worker event dropped");
             None
@@ -57,15 +49,9 @@ fn now() -> Instant {
     Instant::from_millis(chrome::now_ms().max(0.0) as u64)
 }
 
-/// setTimeout takes a signed 32-bit delay.
-fn timeout_ms(d: Duration) -> u32 {
-    d.as_millis().min(i32::MAX as u128) as u32
-}
-
 struct Connection {
     ws: WebSocket,
     generation: u64,
-    open: bool,
     // Kept alive as long as the socket may call them; detached before drop.
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -73,7 +59,49 @@ struct Connection {
 }
 
 impl Connection {
-    fn detach_and_close(self) {
+    fn open(url: &str, generation: u64) -> Result<Connection, JsValue> {
+        let ws = WebSocket::new_with_str(url, "sip")?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let on_open = Closure::<dyn FnMut()>::new(move || {
+            with_worker(|w| w.input(|s, now| s.handle_open(now, generation)));
+        });
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let bytes = if let Some(text) = data.as_string() {
+                text.into_bytes()
+            } else if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+                Uint8Array::new(buffer).to_vec()
+            } else {
+                return;
+            };
+            with_worker(|w| {
+                w.input(|s, now| {
+                    if let Err(e) = s.handle_message(now, generation, &bytes) {
+                        chrome::warn(&format!("ringside: ignoring an unusable SIP message: {e}"));
+                    }
+                })
+            });
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            chrome::log(&format!(
+                "ringside: WebSocket closed (code {})",
+                event.code()
+            ));
+            with_worker(|w| w.input(|s, now| s.handle_closed(now, generation)));
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(Connection {
+            ws,
+            generation,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
+    }
+
+    fn close(self) {
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
@@ -82,55 +110,90 @@ impl Connection {
     }
 }
 
-#[derive(Default)]
 struct Worker {
-    account: Option<ValidAccount>,
-    instance_id: Option<String>,
-    ua: Option<UserAgent>,
-    /// `register()` was called on this `ua`.
-    register_requested: bool,
+    supervisor: Supervisor,
     conn: Option<Connection>,
-    generation: u64,
-    engine_timer: Option<Timeout>,
-    retry_timer: Option<Timeout>,
-    connect_timer: Option<Timeout>,
-    backoff: Backoff,
-    /// The server rejected the credential: no retry until the account changes.
-    stopped: bool,
-    state: Option<RegState>,
-    status_code: Option<u16>,
-    reason: Option<String>,
-    registered_in_ms: Option<f64>,
+    timer: Option<Timeout>,
+    logged_retry_at: Option<Instant>,
     ports: Vec<(u64, Port)>,
     next_port_id: u64,
     last_pushed: Option<Snapshot>,
 }
 
 impl Worker {
-    fn snapshot(&self) -> Snapshot {
-        let mut snapshot = Snapshot::unregistered();
-        if let Some(account) = &self.account {
-            snapshot.state = self.state.unwrap_or(RegState::Registering);
-            snapshot.aor = Some(account.aor());
-            snapshot.server = Some(account.server.to_url());
-            snapshot.status_code = self.status_code;
-            snapshot.reason = self.reason.clone();
-        }
-        snapshot.registered_in_ms = self.registered_in_ms;
-        snapshot
+    /// Feed one input to the supervisor, then carry out what it asks for.
+    fn input(&mut self, f: impl FnOnce(&mut Supervisor, Instant)) {
+        f(&mut self.supervisor, now());
+        self.perform();
     }
 
-    fn set_state(&mut self, state: RegState) {
-        self.state = Some(state);
-        if state != RegState::Rejected {
-            self.status_code = None;
-            self.reason = None;
+    fn perform(&mut self) {
+        // Opening a socket can fail synchronously; that is reported back as a
+        // close, which may queue more actions, hence the loop.
+        while let Some(action) = self.supervisor.poll_action() {
+            match action {
+                Action::Open { generation, url } => {
+                    if let Some(old) = self.conn.take() {
+                        old.close();
+                    }
+                    match Connection::open(&url, generation) {
+                        Ok(conn) => self.conn = Some(conn),
+                        Err(_) => {
+                            chrome::warn(&format!("ringside: cannot open a WebSocket to {url}"));
+                            self.supervisor.handle_closed(now(), generation);
+                        }
+                    }
+                }
+                Action::Send { generation, text } => {
+                    let sent = self.conn.as_ref().is_some_and(|c| {
+                        c.generation == generation && c.ws.send_with_str(&text).is_ok()
+                    });
+                    if !sent {
+                        chrome::warn("ringside: SIP message not sent: the WebSocket is gone");
+                    }
+                }
+                Action::Close { generation } => {
+                    if self
+                        .conn
+                        .as_ref()
+                        .is_some_and(|c| c.generation == generation)
+                    {
+                        if let Some(conn) = self.conn.take() {
+                            conn.close();
+                        }
+                    }
+                }
+            }
         }
+        self.arm_timer();
+        self.publish();
+    }
+
+    fn arm_timer(&mut self) {
+        let now = now();
+        let retry_at = self.supervisor.retry_at();
+        if let Some(at) = retry_at.filter(|_| retry_at != self.logged_retry_at) {
+            chrome::log(&format!(
+                "ringside: reconnecting in {} ms",
+                at.as_millis().saturating_sub(now.as_millis())
+            ));
+        }
+        self.logged_retry_at = retry_at;
+        self.timer = self.supervisor.poll_timeout().map(|at| {
+            // setTimeout takes a signed 32-bit delay.
+            let delay = at
+                .as_millis()
+                .saturating_sub(now.as_millis())
+                .min(i32::MAX as u64) as u32;
+            Timeout::new(delay, || {
+                with_worker(|w| w.input(|s, now| s.handle_timeout(now)));
+            })
+        });
     }
 
     /// Push the snapshot to every subscribed popup if it changed.
     fn publish(&mut self) {
-        let snapshot = self.snapshot();
+        let snapshot = self.supervisor.snapshot();
         if self.last_pushed.as_ref() == Some(&snapshot) {
             return;
         }
@@ -146,324 +209,12 @@ impl Worker {
         self.last_pushed = Some(snapshot);
     }
 
-    fn apply_account(&mut self, account: Option<ValidAccount>) {
-        if account == self.account && self.ua.is_some() == account.is_some() {
-            return;
-        }
-        self.disconnect(true);
-        self.retry_timer = None;
-        self.engine_timer = None;
-        self.backoff.reset();
-        self.stopped = false;
-        self.ua = None;
-        self.account = account;
-        self.set_state(if self.account.is_some() {
-            RegState::Registering
-        } else {
-            RegState::Unregistered
-        });
-        if let (Some(account), Some(instance_id)) = (&self.account, &self.instance_id) {
-            let mut config =
-                UaConfig::new(&account.username, &account.server.host, &account.password);
-            config.auth_username = account.auth_id.clone();
-            config.display_name = account.display_name.clone();
-            config.instance_id = instance_id.clone();
-            config.register_expires = REGISTER_EXPIRES;
-            config.transport = if account.server.secure {
-                Transport::Wss
-            } else {
-                Transport::Ws
-            };
-            let seed = u64::from_le_bytes(chrome::random_bytes::<8>());
-            self.ua = Some(UserAgent::new(config, seed));
-            self.register_requested = false;
-            self.connect();
-        }
-        self.publish();
-    }
-
-    fn connect(&mut self) {
-        if self.conn.is_some() || self.stopped || self.ua.is_none() {
-            return;
-        }
-        let Some(account) = &self.account else { return };
-        let url = account.server.to_url();
-        self.retry_timer = None;
-        self.generation += 1;
-        let generation = self.generation;
-        let ws = match WebSocket::new_with_str(&url, "sip") {
-            Ok(ws) => ws,
-            Err(_) => {
-                chrome::warn(&format!("ringside: cannot open a WebSocket to {url}"));
-                self.set_state(RegState::Unreachable);
-                self.schedule_retry();
-                return;
-            }
-        };
-        ws.set_binary_type(BinaryType::Arraybuffer);
-        let on_open = Closure::<dyn FnMut()>::new(move || {
-            with_worker(|w| w.on_open(generation));
-        });
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            with_worker(|w| w.on_ws_message(generation, event.data()));
-        });
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            with_worker(|w| w.on_close(generation, event.code()));
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.conn = Some(Connection {
-            ws,
-            generation,
-            open: false,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-        });
-        self.connect_timer = Some(Timeout::new(timeout_ms(CONNECT_TIMEOUT), move || {
-            with_worker(|w| w.on_connect_timeout(generation));
-        }));
-    }
-
-    fn current(&self, generation: u64) -> bool {
-        self.conn
-            .as_ref()
-            .is_some_and(|c| c.generation == generation)
-    }
-
-    fn on_open(&mut self, generation: u64) {
-        if !self.current(generation) {
-            return;
-        }
-        self.connect_timer = None;
-        if let Some(conn) = &mut self.conn {
-            conn.open = true;
-        }
-        let now = now();
-        if let Some(ua) = &mut self.ua {
-            ua.handle_connected(now);
-            // Asked before the first connection, register() would only
-            // report a transport failure; from then on handle_connected
-            // re-registers by itself.
-            if !self.register_requested {
-                ua.register(now);
-                self.register_requested = true;
-            }
-        }
-        self.drive(now);
-    }
-
-    fn on_ws_message(&mut self, generation: u64, data: JsValue) {
-        if !self.current(generation) {
-            return;
-        }
-        let bytes = if let Some(text) = data.as_string() {
-            text.into_bytes()
-        } else if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-            Uint8Array::new(buffer).to_vec()
-        } else {
-            return;
-        };
-        let now = now();
-        if let Some(ua) = &mut self.ua {
-            // A malformed frame is dropped; the peer's retransmission or the
-            // engine's timeout takes care of the rest.
-            if let Err(e) = ua.handle_transport(now, &bytes) {
-                chrome::warn(&format!("ringside: ignoring an unusable SIP message: {e}"));
-            }
-        }
-        self.drive(now);
-    }
-
-    fn on_close(&mut self, generation: u64, code: u16) {
-        if !self.current(generation) {
-            return;
-        }
-        let was_open = self.conn.as_ref().is_some_and(|c| c.open);
-        chrome::log(&format!(
-            "ringside: WebSocket closed (code {code}, was open: {was_open})"
-        ));
-        self.connection_lost();
-    }
-
-    fn on_connect_timeout(&mut self, generation: u64) {
-        if self.current(generation) && !self.conn.as_ref().is_some_and(|c| c.open) {
-            chrome::log("ringside: WebSocket connect timed out");
-            self.connection_lost();
-        }
-    }
-
-    /// The socket is gone (closed by the peer, failed, timed out or found dead
-    /// by the keepalive): tell the engine, show why, and retry later.
-    fn connection_lost(&mut self) {
-        self.disconnect(false);
-        if !self.stopped {
-            self.set_state(RegState::Unreachable);
-            self.schedule_retry();
-        }
-        self.publish();
-    }
-
-    /// Close the socket (if any) and tell the engine. With `unregister`, a
-    /// registered binding is removed first, so a changed account does not
-    /// leave a stale contact at the PBX.
-    fn disconnect(&mut self, unregister: bool) {
-        self.connect_timer = None;
-        let now = now();
-        if unregister && self.conn.as_ref().is_some_and(|c| c.open) {
-            if let Some(ua) = &mut self.ua {
-                ua.unregister(now);
-            }
-            self.flush_transmits();
-        }
-        let Some(conn) = self.conn.take() else { return };
-        conn.detach_and_close();
-        if let Some(ua) = &mut self.ua {
-            ua.handle_disconnected(now);
-        }
-        self.drive(now);
-    }
-
-    fn schedule_retry(&mut self) {
-        if self.stopped || self.ua.is_none() || self.retry_timer.is_some() || self.conn.is_some() {
-            return;
-        }
-        let delay = self.backoff.next_delay(chrome::random_u32());
-        chrome::log(&format!(
-            "ringside: reconnecting in {} ms",
-            delay.as_millis()
-        ));
-        self.retry_timer = Some(Timeout::new(timeout_ms(delay), || {
-            with_worker(|w| {
-                w.retry_timer = None;
-                w.connect();
-                w.publish();
-            });
-        }));
-    }
-
-    fn flush_transmits(&mut self) {
-        let Some(ua) = &mut self.ua else { return };
-        while let Some(transmit) = ua.poll_transmit() {
-            // Without an open socket the message is dropped and the engine
-            // times its transaction out.
-            let sent = self
-                .conn
-                .as_ref()
-                .is_some_and(|c| c.open && c.ws.send_with_str(&transmit.text).is_ok());
-            if !sent {
-                chrome::warn("ringside: SIP message not sent: no open WebSocket");
-            }
-        }
-    }
-
-    /// Let the engine's output take effect: send its messages, act on its
-    /// events, and arm its next timer.
-    fn drive(&mut self, now: Instant) {
-        loop {
-            self.flush_transmits();
-            let Some(event) = self.ua.as_mut().and_then(UserAgent::poll_event) else {
-                break;
-            };
-            self.on_engine_event(event);
-        }
-        self.engine_timer = self
-            .ua
-            .as_ref()
-            .and_then(UserAgent::poll_timeout)
-            .map(|at| {
-                Timeout::new(timeout_ms(at.saturating_duration_since(now)), || {
-                    with_worker(|w| {
-                        let now = self::now();
-                        if let Some(ua) = &mut w.ua {
-                            ua.handle_timeout(now);
-                        }
-                        w.drive(now);
-                    });
-                })
-            });
-        self.publish();
-    }
-
-    fn on_engine_event(&mut self, event: Event) {
-        // Console diagnostics for whoever debugs a registration in DevTools.
-        chrome::log(&format!("ringside: {event:?}"));
-        match event {
-            Event::RegistrationChanged(state) => match state {
-                RegistrationState::Registered { .. } => {
-                    self.set_state(RegState::Registered);
-                    self.backoff.reset();
-                    if self.registered_in_ms.is_none() {
-                        self.registered_in_ms = Some(chrome::now_ms());
-                    }
-                }
-                RegistrationState::Registering => {
-                    if !self.stopped {
-                        self.set_state(RegState::Registering);
-                    }
-                }
-                RegistrationState::Unregistered => {}
-                RegistrationState::Failed(RegistrationFailure::AuthRejected) => {
-                    self.stopped = true;
-                    self.retry_timer = None;
-                    self.set_state(RegState::AuthFailed);
-                    self.close_after_failure();
-                }
-                RegistrationState::Failed(RegistrationFailure::Transport) => {
-                    if !self.stopped {
-                        self.close_after_failure();
-                    }
-                }
-                RegistrationState::Failed(RegistrationFailure::Rejected { code, reason }) => {
-                    self.set_state(RegState::Rejected);
-                    self.status_code = Some(code);
-                    self.reason = Some(reason);
-                    self.close_after_failure();
-                }
-            },
-            Event::KeepaliveFailed => {
-                chrome::log("ringside: keepalive unanswered, reconnecting");
-                self.close_after_failure();
-            }
-            _ => {}
-        }
-    }
-
-    /// Drop the connection after a failure the engine reported; reconnecting
-    /// (unless stopped) gives a fresh transport and a fresh REGISTER.
-    fn close_after_failure(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            conn.detach_and_close();
-            self.connect_timer = None;
-            if let Some(ua) = &mut self.ua {
-                ua.handle_disconnected(now());
-            }
-        }
-        if !self.stopped {
-            if self.state != Some(RegState::Rejected) {
-                self.set_state(RegState::Unreachable);
-            }
-            self.schedule_retry();
-        }
-    }
-
-    /// The watchdog alarm (or any other wake-up): make sure a connection exists
-    /// or is being attempted.
-    fn revive(&mut self) {
-        if self.conn.is_none() && !self.stopped && self.ua.is_some() {
-            self.retry_timer = None;
-            self.connect();
-        }
-        self.publish();
-    }
-
     fn add_port(&mut self, port: Port) {
         let id = self.next_port_id;
         self.next_port_id += 1;
         let message = chrome::from_json(
             &Push::Snapshot {
-                snapshot: self.snapshot(),
+                snapshot: self.supervisor.snapshot(),
             }
             .encode(),
         );
@@ -548,10 +299,21 @@ pub async fn start() {
         }
     };
     let account = parse_account(&field(ACCOUNT_KEY));
-    with_worker(|w| {
-        w.instance_id = Some(instance_id);
-        w.apply_account(account);
+    let seed = u64::from_le_bytes(chrome::random_bytes::<8>());
+    WORKER.with(|cell| {
+        if let Ok(mut worker) = cell.try_borrow_mut() {
+            *worker = Some(Worker {
+                supervisor: Supervisor::new(instance_id, seed),
+                conn: None,
+                timer: None,
+                logged_retry_at: None,
+                ports: Vec::new(),
+                next_port_id: 0,
+                last_pushed: None,
+            });
+        }
     });
+    with_worker(|w| w.input(|s, now| s.set_account(now, account)));
 }
 
 /// Whether a message comes from one of the extension's own pages (popup,
@@ -587,10 +349,12 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
     }
     match request {
         Request::GetSnapshot => Reply::Snapshot {
-            snapshot: with_worker(|w| w.snapshot()).unwrap_or_else(Snapshot::unregistered),
+            snapshot: with_worker(|w| w.supervisor.snapshot())
+                .unwrap_or_else(Snapshot::unregistered),
         },
         Request::GetAccount => Reply::Account {
-            account: with_worker(|w| w.account.as_ref().map(ValidAccount::to_account)).flatten(),
+            account: with_worker(|w| w.supervisor.account().map(ValidAccount::to_account))
+                .flatten(),
         },
         Request::SetAccount { account } => {
             let valid = match account.validate() {
@@ -618,8 +382,8 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
                 };
             }
             let snapshot = with_worker(|w| {
-                w.apply_account(Some(valid));
-                w.snapshot()
+                w.input(|s, now| s.set_account(now, Some(valid)));
+                w.supervisor.snapshot()
             });
             Reply::Snapshot {
                 snapshot: snapshot.unwrap_or_else(Snapshot::unregistered),
@@ -643,14 +407,14 @@ pub fn on_connect(port: JsValue) {
     }
     with_worker(|w| {
         w.add_port(port);
-        w.revive();
+        w.input(|s, now| s.revive(now));
     });
 }
 
 #[wasm_bindgen]
 pub fn on_alarm(name: String) {
     if name == WATCHDOG_ALARM {
-        with_worker(Worker::revive);
+        with_worker(|w| w.input(|s, now| s.revive(now)));
     }
 }
 
@@ -658,7 +422,7 @@ pub fn on_alarm(name: String) {
 /// already run, so only make sure the connection is up.
 #[wasm_bindgen]
 pub fn on_wake() {
-    with_worker(Worker::revive);
+    with_worker(|w| w.input(|s, now| s.revive(now)));
 }
 
 /// `chrome.storage.onChanged`: the account edited elsewhere (another popup,
@@ -676,5 +440,5 @@ pub fn on_storage_changed(changes: JsValue, area: String) {
     }
     let new_value = js_sys::Reflect::get(&change, &"newValue".into()).unwrap_or(JsValue::UNDEFINED);
     let account = parse_account(&new_value);
-    with_worker(|w| w.apply_account(account));
+    with_worker(|w| w.input(|s, now| s.set_account(now, account)));
 }
