@@ -2160,6 +2160,29 @@ mod tests {
     }
 
     #[test]
+    fn an_invite_requiring_an_unsupported_extension_gets_420() {
+        // RFC 3261 §8.2.2.3: Require: 100rel, which we do not implement.
+        let now = at_secs(0);
+        let mut b = connected_ua(now);
+        let invite = "INVITE sip:b@b.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKreq\r\n\
+            From: <sip:1003@pbx.test>;tag=a1\r\nTo: <sip:1001@pbx.test>\r\nCall-ID: req1\r\n\
+            CSeq: 1 INVITE\r\nContact: <sip:a@a.invalid;transport=ws>\r\nRequire: 100rel, replaces\r\n\
+            Content-Length: 0\r\n\r\n";
+        b.handle_transport(now, invite.as_bytes()).unwrap();
+        let out = sent(&mut b);
+        let last = match out.last() {
+            Some(SipMessage::Response(r)) => r.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(last.status_code.code(), 420);
+        assert_eq!(codec::header(&last, "Unsupported"), Some("100rel"));
+        assert!(
+            events(&mut b).is_empty(),
+            "no IncomingCall for a refused INVITE"
+        );
+    }
+
+    #[test]
     fn targets_are_normalized_to_sip_uris() {
         assert_eq!(normalize_target("1002", "pbx.test"), "sip:1002@pbx.test");
         assert_eq!(

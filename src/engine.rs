@@ -32,6 +32,10 @@ use crate::transaction::{response_to, ClientEvent, ServerInput, TransactionLayer
 pub(crate) const ALLOW: &str =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE, MESSAGE";
 
+/// Option tags we implement (RFC 3261 §19.2): Replaces (RFC 3891) only;
+/// no 100rel, no session timers, so a request requiring them gets a 420.
+pub(crate) const SUPPORTED: &[&str] = &["replaces"];
+
 /// The account and the knobs of one user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UaConfig {
@@ -960,6 +964,19 @@ impl UserAgent {
 
     fn handle_request(&mut self, now: Instant, request: Request) {
         let mut io = io!(self, now);
+        // RFC 3261 §8.2.2.3: an extension the request requires and we lack
+        // is refused up front (CANCEL and ACK cannot be refused).
+        if !matches!(request.method, Method::Ack | Method::Cancel) {
+            let missing = codec::unsupported_requirements(&request, SUPPORTED);
+            if !missing.is_empty() {
+                let tag = io.random.tag();
+                let mut r = response_to(&request, 420, Some(&tag));
+                r.headers
+                    .push(make_header("Unsupported", missing.join(", ")));
+                io.respond(r);
+                return;
+            }
+        }
         if codec::to_tag(&request).is_some() {
             if let Some(call) = self.calls.iter_mut().find(|c| c.owns_request(&request)) {
                 call.on_request(&mut io, request);
