@@ -65,8 +65,7 @@ fn sep<'t>(t: &'t Text, run: &Run, k: usize) -> &'t [char] {
 /// separates two groups.
 fn splittable(t: &Text, run: &Run, k: usize) -> bool {
     let s = sep(t, run, k);
-    let opens = s.last().is_some_and(|c| matches!(c, '(' | '['));
-    (s.contains(&' ') || opens) && s.iter().all(|c| matches!(c, ' ' | '/' | '(' | '['))
+    !s.is_empty() && s.iter().all(|c| matches!(c, ' ' | '/' | '(' | '['))
 }
 
 /// A cut that leaves no doubt two things were listed: a slash, a double
@@ -140,6 +139,14 @@ fn candidate(
         if !cut_is_clear && !has_punctuation(t, groups) {
             return None;
         }
+        // "2024/4155550132" is a file number; "…1234/8600 1235" lists two.
+        let digits_in = |gs: &[Group]| gs.iter().map(|g| g.end - g.start).sum::<usize>();
+        let bare_slash = |k: usize| sep(t, run, k) == ['/'];
+        if (k > 0 && bare_slash(k) && digits_in(&run.groups[..k]) < 7)
+            || (!last_of_run && bare_slash(j + 1) && digits_in(&run.groups[j + 1..]) < 7)
+        {
+            return None;
+        }
     }
 
     let zero_in_brackets: Vec<bool> = groups
@@ -177,7 +184,10 @@ fn candidate(
             }
         }
     }
-    if !left_ok(t, start) || !right_ok(t, end) || t.in_url[start..end].iter().any(|&u| u) {
+    // Inside a run, the cut itself is the boundary and was checked above.
+    let left = k > 0 || left_ok(t, start);
+    let right = (!last_of_run && dash_ext.is_none()) || right_ok(t, end);
+    if !left || !right || t.in_url[start..end].iter().any(|&u| u) {
         return None;
     }
     if cue_before(t, start) == Some(Cue::NotAPhone) {
@@ -215,15 +225,17 @@ fn layout_ok(t: &Text, groups: &[Group], zero_in_brackets: &[bool], plus: bool) 
         return false;
     }
     // One-digit groups belong to country codes, NANP's leading 1, area
-    // digits after a country code (+33 1, +46 8, +44 (0)20) and "(0)";
-    // elsewhere they are ISBNs, versions, dates and list items.
+    // digits after a country code (+33 1, +46 8, +44 (0)20), "(0)" and a
+    // German switchboard's "-0" after a long group; elsewhere they are
+    // ISBNs, versions, dates and list items.
     let international = plus || t.chars[groups[0].start..groups[0].end].starts_with(&['0', '0']);
     let after_country_code =
         |i: usize| international && (i == 1 || (i == 2 && zero_in_brackets[1]));
     let dotted = marks.contains(&Some('.'));
     for (i, &len) in lens.iter().enumerate() {
         let ok = match i {
-            0 => !dotted || plus || t.at(groups[0].start) == '1',
+            0 => plus || t.at(groups[0].start) == '1',
+            _ if i + 1 == lens.len() => marks[i - 1] == Some('-') && lens[i - 1] >= 5,
             _ => after_country_code(i) || zero_in_brackets[i],
         };
         if len == 1 && !ok {
@@ -476,6 +488,25 @@ const PHONE_WORDS: &[&str] = &[
 ];
 
 const NOT_PHONE_WORDS: &[&str] = &[
+    "artikel",
+    "kunden",
+    "rechnungs",
+    "auftrags",
+    "bestell",
+    "vertrags",
+    "mitglieds",
+    "versicherungs",
+    "steuer",
+    "steuernummer",
+    "ust-id",
+    "hrb",
+    "blz",
+    "konto",
+    "kto",
+    "bic",
+    "routing",
+    "ssn",
+    "ein",
     "order",
     "invoice",
     "tracking",

@@ -7,9 +7,9 @@
 //! on the same text node). A number split across text nodes
 //! (`<b>415</b>-555-0132`) is not found.
 //!
-//! "Call <selection>": run [`find_numbers`] on the selection first (it keeps
-//! an extension apart); when that finds nothing, [`normalize_dial`] reads the
-//! selection as a number typed by hand.
+//! "Call <selection>" and `tel:`/`callto:` links: [`dial_selection`] (a
+//! number found in the selection keeps its extension apart; otherwise the
+//! selection is read as typed by hand with [`normalize_dial`]).
 //!
 //! ```
 //! use ringside::phone::{find_numbers, DialRules, Region};
@@ -30,7 +30,7 @@ mod scan;
 
 use serde::{Deserialize, Serialize};
 
-pub use normalize::{normalize_dial, DialError};
+pub use normalize::{dial_selection, normalize_dial, Dial, DialError};
 pub use region::Region;
 pub use rules::{DialRules, InternationalFormat, NationalFormat};
 

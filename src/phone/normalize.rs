@@ -1,11 +1,12 @@
 //! "Call <selection>" and pasted numbers: whatever the user selected, turned
 //! into a dial string or a clear reason why not.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::region::{split_country_code, Region};
 use super::scan::fold;
-use super::DialRules;
+use super::{find_numbers, DialRules};
 
 /// Why a selection cannot be dialled.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -26,28 +27,76 @@ pub enum DialError {
 /// and feature codes.
 const MAX_DIGITS: usize = 32;
 
+/// A number to call and the extension to send once answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dial {
+    pub dial: String,
+    pub extension: Option<String>,
+}
+
+/// "Call <selection>" and `tel:`/`callto:` links: one number in the
+/// selection (labels around it are fine) is read like page text, so its
+/// extension is kept apart; anything else is read by [`normalize_dial`].
+pub fn dial_selection(text: &str, rules: &DialRules) -> Result<Dial, DialError> {
+    if let Some((number, params)) = tel_uri(text.trim()) {
+        let extension = params
+            .split(';')
+            .find_map(|p| p.strip_prefix("ext="))
+            .map(|e| e.chars().filter(char::is_ascii_digit).collect::<String>())
+            .filter(|e| !e.is_empty());
+        return Ok(Dial {
+            dial: normalize_dial(number, rules)?,
+            extension,
+        });
+    }
+    let found = find_numbers(text, rules);
+    if let [only] = found.as_slice() {
+        let outside = text
+            .encode_utf16()
+            .enumerate()
+            .filter(|(i, _)| *i < only.start_utf16 || *i >= only.end_utf16);
+        if !outside
+            .map(|(_, u)| u)
+            .any(|u| (u16::from(b'0')..=u16::from(b'9')).contains(&u))
+        {
+            return Ok(Dial {
+                dial: only.dial.clone(),
+                extension: only.extension.clone(),
+            });
+        }
+    }
+    Ok(Dial {
+        dial: normalize_dial(text, rules)?,
+        extension: None,
+    })
+}
+
+/// The number and parameters of a `tel:` or `callto:` URI (RFC 3966).
+fn tel_uri(input: &str) -> Option<(&str, &str)> {
+    let scheme = ["tel:", "callto:"].into_iter().find(|s| {
+        input
+            .get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    })?;
+    let rest = &input[scheme.len()..];
+    Some(rest.split_once(';').unwrap_or((rest, "")))
+}
+
 /// Turns a selected or pasted number into the digits to dial.
 ///
 /// Keeps digits, `*`, `#` and a leading `+`; drops spaces (also NBSP and
 /// full-width), dashes, dots, slashes and brackets, a `tel:`/`callto:`
-/// scheme and a `(0)` after the country code. Short numbers and feature codes
-/// (`*72`, `#31#`) are internal and dialled as they are. Numbers in national
+/// scheme with its parameters and a `(0)` after the country code. Short
+/// numbers and feature codes (`*72`, `#31#`) are internal and dialled as
+/// they are. Numbers in national
 /// or international format are dialled by the [`DialRules`]; national numbers
 /// that do not fit the user's plan are dialled as written, with the outbound
 /// prefix.
 pub fn normalize_dial(input: &str, rules: &DialRules) -> Result<String, DialError> {
     let input = input.trim();
-    let lower: String = input
-        .chars()
-        .take(7)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let input = if lower.starts_with("tel:") {
-        &input[4..]
-    } else if lower.starts_with("callto:") {
-        &input[7..]
-    } else {
-        input
+    let input = match tel_uri(input) {
+        Some((number, _)) => number,
+        None => input,
     };
     let folded: Vec<char> = input.chars().map(fold).collect();
     let mut out = String::new();
@@ -168,6 +217,29 @@ mod tests {
         assert_eq!(
             normalize_dial("0049 30 12345678", &rules).unwrap(),
             "+493012345678"
+        );
+    }
+
+    #[test]
+    fn selections_keep_the_extension_apart() {
+        let us = DialRules::default();
+        let dial = |d: &str, e: Option<&str>| Dial {
+            dial: d.into(),
+            extension: e.map(Into::into),
+        };
+        assert_eq!(
+            dial_selection("Phone: +1 415-555-0132 ext. 12", &us),
+            Ok(dial("4155550132", Some("12")))
+        );
+        assert_eq!(
+            dial_selection("tel:+1-415-555-0132;ext=12", &us),
+            Ok(dial("4155550132", Some("12")))
+        );
+        assert_eq!(dial_selection("callto:1001", &us), Ok(dial("1001", None)));
+        assert_eq!(dial_selection("555 0132", &us), Ok(dial("5550132", None)));
+        assert_eq!(
+            dial_selection("hello", &us),
+            Err(DialError::InvalidCharacter('h'))
         );
     }
 
