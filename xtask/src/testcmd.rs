@@ -189,7 +189,7 @@ impl NodeEnv {
         node.current_dir(util::root())
             // Each file starts its own PBX and browser on free ports; running files side by
             // side hides the 150 s idle-survival wait behind the others.
-            .args(["--test", "--test-concurrency=3", "--test-reporter=spec"])
+            .args(["--test", "--test-concurrency=3", "--test-force-exit", "--test-reporter=spec"])
             .args(files)
             .env("RINGSIDE_DIST", &self.dist);
         if let Some(binary) = &self.pbx_binary {
