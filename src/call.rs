@@ -1200,6 +1200,7 @@ impl Call {
             body: Vec::new(),
         };
         io.send(cancel, Owner::Call(self.handle, CallTx::Cancel));
+        io.invite_cancelled(&invite);
     }
 
     fn send_reinvite(&mut self, io: &mut Io<'_>, hold: bool) -> Result<(), CallError> {
@@ -1588,6 +1589,25 @@ mod tests {
         p.advance(32);
         assert_eq!(p.a.transaction_count(), (0, 0));
         assert_eq!(p.b.transaction_count(), (0, 0));
+    }
+
+    #[test]
+    fn a_call_may_ring_for_minutes_before_it_is_answered() {
+        // Timer B only covers the silence before the first provisional.
+        let mut p = Pair::new();
+        let ca = p.a.call(p.now, "1002", OFFER).unwrap();
+        p.pump();
+        let cb = p.incoming_handle();
+        for _ in 0..12 {
+            p.advance(10);
+        }
+        assert_eq!(p.a.call_state(ca), Some(CallState::Ringing));
+        p.b.answer(p.now, cb, ANSWER).unwrap();
+        p.pump();
+        assert!(matches!(
+            p.a.call_state(ca),
+            Some(CallState::Connected { .. })
+        ));
     }
 
     #[test]

@@ -221,6 +221,11 @@ impl Io<'_> {
         let _ = self.transactions.send_request(self.now, request, owner);
     }
 
+    /// Starts the 64·T1 wait for the final response of a CANCELled INVITE.
+    pub fn invite_cancelled(&mut self, invite: &Request) {
+        self.transactions.invite_cancelled(self.now, invite);
+    }
+
     /// ACK of a 2xx: not a transaction (RFC 3261 §17.1.1.3).
     pub fn send_ack(&mut self, ack: Request) {
         self.transactions.send_stateless(SipMessage::Request(ack));

@@ -112,7 +112,9 @@ struct ClientTransaction<O> {
     owner: O,
     request: Request,
     state: ClientState,
-    deadline: Instant,
+    /// Timer B/F/M; `None` for an INVITE in Proceeding, which RFC 3261
+    /// lets ring for as long as the callee's side wants.
+    deadline: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -175,7 +177,7 @@ impl<O: Clone> TransactionLayer<O> {
             owner,
             request,
             state: ClientState::Calling,
-            deadline: now + TRANSACTION_TIMEOUT,
+            deadline: Some(now + TRANSACTION_TIMEOUT),
         });
         Ok(key)
     }
@@ -199,12 +201,17 @@ impl<O: Clone> TransactionLayer<O> {
             // Late provisionals and non-2xx after a 2xx are meaningless.
             (ClientState::Accepted, _) => None,
             (_, 100..=199) => {
+                // Timer B stops once the INVITE is Proceeding (RFC 3261
+                // §17.1.1.2); Timer F goes on for non-INVITE.
+                if is_invite && tx.state == ClientState::Calling {
+                    tx.deadline = None;
+                }
                 tx.state = ClientState::Proceeding;
                 Some((owner, ClientEvent::Provisional(response)))
             }
             (_, 200..=299) if is_invite => {
                 tx.state = ClientState::Accepted;
-                tx.deadline = now + TRANSACTION_TIMEOUT;
+                tx.deadline = Some(now + TRANSACTION_TIMEOUT);
                 Some((owner, ClientEvent::Final(response)))
             }
             _ => {
@@ -319,7 +326,7 @@ impl<O: Clone> TransactionLayer<O> {
     pub fn handle_timeout(&mut self, now: Instant) -> (Vec<(O, ClientEvent)>, Vec<ServerEvent>) {
         let mut client_events = Vec::new();
         self.clients.retain(|c| {
-            if c.deadline > now {
+            if c.deadline.is_none_or(|d| d > now) {
                 return true;
             }
             if c.state != ClientState::Accepted {
@@ -353,14 +360,24 @@ impl<O: Clone> TransactionLayer<O> {
             .collect()
     }
 
-    /// Drops a client transaction whose owner no longer cares (e.g. the
-    /// keepalive gave up on its OPTIONS before Timer F).
-    pub fn abandon(&mut self, key: &TransactionKey) {
-        self.clients.retain(|c| &c.key != key);
+    /// We CANCELled this INVITE: RFC 3261 §9.1 gives its final response
+    /// 64·T1, after which the transaction is considered cancelled (the
+    /// owner gets a Timeout) so a peer that never answers cannot pin it.
+    pub fn invite_cancelled(&mut self, now: Instant, invite: &Request) {
+        let Some(key) = TransactionKey::of_message(invite) else {
+            return;
+        };
+        if let Some(tx) = self
+            .clients
+            .iter_mut()
+            .find(|c| c.key == key && c.state != ClientState::Accepted)
+        {
+            tx.deadline = Some(now + TRANSACTION_TIMEOUT);
+        }
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let c = self.clients.iter().map(|c| c.deadline);
+        let c = self.clients.iter().filter_map(|c| c.deadline);
         let s = self.servers.iter().filter_map(|s| s.deadline);
         c.chain(s).min()
     }
@@ -502,6 +519,28 @@ mod tests {
         assert_eq!(
             layer.handle_timeout(at(32_000)).0,
             vec![("reg", ClientEvent::Timeout)]
+        );
+        assert!(layer.is_empty());
+    }
+
+    #[test]
+    fn a_ringing_invite_has_no_timer_b_until_it_is_cancelled() {
+        // UAC                UAS
+        //  |--- INVITE ------->|
+        //  |<-- 180 -----------|   rings as long as the callee's side wants
+        //  (5 minutes pass)
+        //  |--- CANCEL ------->|   no 487 ever comes: 64·T1 later, Timeout
+        let mut layer = TransactionLayer::new();
+        let invite = request("INVITE", "z9hG4bKring");
+        layer.send_request(at(0), invite.clone(), "call").unwrap();
+        layer.on_response(at(100), reply(&invite, 180)).unwrap();
+        assert_eq!(layer.poll_timeout(), None);
+        assert!(layer.handle_timeout(at(300_000)).0.is_empty());
+        layer.invite_cancelled(at(300_000), &invite);
+        assert_eq!(layer.poll_timeout(), Some(at(332_000)));
+        assert_eq!(
+            layer.handle_timeout(at(332_000)).0,
+            vec![("call", ClientEvent::Timeout)]
         );
         assert!(layer.is_empty());
     }
