@@ -19,7 +19,7 @@ use thiserror::Error;
 
 use crate::auth::DigestSession;
 use crate::codec;
-use crate::codec::headers::{ExtHeader, ReferTo, Replaces};
+use crate::codec::headers::{ExtHeader, ReferTo, Refresher, Replaces, SessionExpires};
 use crate::dialog::{Dialog, DialogState};
 use crate::engine::{Event, Io, Owner};
 use crate::registration::reason_phrase;
@@ -124,9 +124,49 @@ enum Cancel {
 
 #[derive(Debug, Clone)]
 struct ReInvite {
+    /// The hold state the offer asks for (a session refresh keeps it).
     hold: bool,
     sdp: String,
     cseq: u32,
+}
+
+/// What a re-INVITE is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Hold(bool),
+    /// RFC 4028 session refresh: the same SDP, a new version.
+    Refresh,
+}
+
+/// RFC 4028 session timer of a confirmed call: either we refresh at half
+/// the interval, or we expect the peer to and give up shortly before the
+/// interval ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SessionTimer {
+    interval: u32,
+    we_refresh: bool,
+    due: Instant,
+}
+
+/// RFC 4028 §4: no session interval is shorter than 90 s.
+const MIN_SE: u32 = 90;
+
+impl SessionTimer {
+    fn new(now: Instant, interval: u32, we_refresh: bool) -> SessionTimer {
+        let secs = u64::from(interval.max(MIN_SE));
+        // §10: the refresher goes at half-time; the other side gives up
+        // min(32 s, interval/3) before the end.
+        let after = if we_refresh {
+            secs / 2
+        } else {
+            secs - (secs / 3).min(32)
+        };
+        SessionTimer {
+            interval,
+            we_refresh,
+            due: now + Duration::from_secs(after),
+        }
+    }
 }
 
 /// UAS 2xx retransmission until the ACK (RFC 3261 §13.3.1.4).
@@ -161,7 +201,8 @@ pub(crate) struct Call {
     last_sent: Vec<(CallTx, Request)>,
     pending_ok: Option<PendingOk>,
     reinvite: Option<ReInvite>,
-    glare_retry: Option<(Instant, bool)>,
+    glare_retry: Option<(Instant, Purpose)>,
+    session_timer: Option<SessionTimer>,
     local_hold: bool,
     remote_hold: bool,
     /// An incoming INVITE with Replaces: the call it takes over on answer.
@@ -201,7 +242,8 @@ impl Call {
         spec.headers.push(("Contact".into(), io.local.contact()));
         spec.headers
             .push(("Allow".into(), crate::engine::ALLOW.into()));
-        spec.headers.push(("Supported".into(), "replaces".into()));
+        spec.headers
+            .push(("Supported".into(), "replaces, timer".into()));
         spec.headers.extend(extra_headers);
         spec.body = Some(("application/sdp".into(), sdp.as_bytes().to_vec()));
         let invite = build_request(io.local, spec, io.random);
@@ -284,6 +326,7 @@ impl Call {
             pending_ok: None,
             reinvite: None,
             glare_retry: None,
+            session_timer: None,
             local_hold: false,
             remote_hold: false,
             replaces: None,
@@ -370,6 +413,7 @@ impl Call {
             self.finish_by,
             self.pending_ok.as_ref().map(|p| p.next.min(p.deadline)),
             self.glare_retry.map(|(t, _)| t),
+            self.session_timer.map(|t| t.due),
         ]
         .into_iter()
         .flatten()
@@ -386,6 +430,8 @@ impl Call {
         }
         self.local_sdp = Some(sdp.to_string());
         let mut ok = self.uas_response(io, 200);
+        let invite = self.invite.clone();
+        self.session_timer = uas_session_timer(io.now, &invite, &mut ok);
         ok.headers
             .push(make_header("Content-Type", "application/sdp".into()));
         ok.body = sdp.as_bytes().to_vec();
@@ -473,7 +519,7 @@ impl Call {
                 "a re-INVITE is already in progress",
             ));
         }
-        self.send_reinvite(io, hold)
+        self.send_reinvite(io, Purpose::Hold(hold))
     }
 
     pub fn send_dtmf(
@@ -740,6 +786,7 @@ impl Call {
             return;
         }
         self.remote_sdp = sdp_body(&r).or(self.remote_sdp.take());
+        self.session_timer = uac_session_timer(io.now, &r);
         self.state = CallState::Connected {
             local_hold: false,
             remote_hold: false,
@@ -768,6 +815,7 @@ impl Call {
                         self.reinvite = None;
                         self.local_sdp = Some(pending.sdp);
                         self.local_hold = pending.hold;
+                        self.session_timer = uac_session_timer(io.now, &r);
                         if let Some(sdp) = sdp_body(&r) {
                             self.remote_sdp = Some(sdp);
                         }
@@ -783,7 +831,12 @@ impl Call {
                         } else {
                             io.random.below(201) * 10
                         };
-                        self.glare_retry = Some((io.now + Duration::from_millis(ms), pending.hold));
+                        let purpose = if pending.hold == self.local_hold {
+                            Purpose::Refresh
+                        } else {
+                            Purpose::Hold(pending.hold)
+                        };
+                        self.glare_retry = Some((io.now + Duration::from_millis(ms), purpose));
                     }
                     _ => {
                         self.reinvite = None;
@@ -937,6 +990,7 @@ impl Call {
         }
         let mut ok = response_to(&request, 200, None);
         ok.headers.push(make_header("Contact", io.local.contact()));
+        self.session_timer = uas_session_timer(io.now, &request, &mut ok);
         if let Some(a) = &answer {
             ok.headers
                 .push(make_header("Content-Type", "application/sdp".into()));
@@ -1093,12 +1147,30 @@ impl Call {
                 io.retransmit(text);
             }
         }
-        if let Some((at, hold)) = self.glare_retry {
+        if let Some((at, purpose)) = self.glare_retry {
             if at <= now {
                 self.glare_retry = None;
                 if self.is_confirmed() {
-                    let _ = self.send_reinvite(io, hold);
+                    let _ = self.send_reinvite(io, purpose);
                 }
+            }
+        }
+        if let Some(timer) = self.session_timer.filter(|t| t.due <= now) {
+            // From here on a watchdog: the 2xx of the refresh re-arms the
+            // timer; without one the session ends like an unrefreshed one.
+            self.session_timer = Some(SessionTimer::new(now, timer.interval, false));
+            if timer.we_refresh && self.is_confirmed() {
+                if self.reinvite.is_some() || self.glare_retry.is_some() {
+                    // An offer is in flight; its 2xx refreshes the session.
+                } else if self.send_reinvite(io, Purpose::Refresh).is_err() {
+                    self.send_bye(io);
+                    self.end(io, EndReason::Timeout);
+                }
+            } else if self.is_confirmed() {
+                // RFC 4028 §10: the refresher went silent; the session is dead.
+                self.session_timer = None;
+                self.send_bye(io);
+                self.end(io, EndReason::Timeout);
             }
         }
         if self.finish_by.is_some_and(|t| t <= now) {
@@ -1121,6 +1193,7 @@ impl Call {
     fn end(&mut self, io: &mut Io<'_>, reason: EndReason) {
         self.state = CallState::Ended(reason.clone());
         self.glare_retry = None;
+        self.session_timer = None;
         io.emit(Event::CallEnded {
             call: self.handle,
             reason,
@@ -1203,13 +1276,13 @@ impl Call {
         io.invite_cancelled(&invite);
     }
 
-    fn send_reinvite(&mut self, io: &mut Io<'_>, hold: bool) -> Result<(), CallError> {
+    fn send_reinvite(&mut self, io: &mut Io<'_>, purpose: Purpose) -> Result<(), CallError> {
         let local = self.local_sdp.as_deref().ok_or(CallError::NoLocalSdp)?;
         let parsed = Sdp::parse(local).map_err(|_| CallError::NoLocalSdp)?;
-        let dir = if hold {
-            parsed.direction().held()
-        } else {
-            parsed.direction().resumed()
+        let (dir, hold) = match purpose {
+            Purpose::Hold(true) => (parsed.direction().held(), true),
+            Purpose::Hold(false) => (parsed.direction().resumed(), false),
+            Purpose::Refresh => (parsed.direction(), self.local_hold),
         };
         let mut offer = parsed.with_direction(dir);
         offer.bump_version();
@@ -1222,6 +1295,12 @@ impl Call {
             .headers
             .push(make_header("Content-Type", "application/sdp".into()));
         invite.body = sdp.as_bytes().to_vec();
+        if let Some(t) = self.session_timer {
+            invite.headers.push(make_header(
+                "Session-Expires",
+                format!("{};refresher=uac", t.interval),
+            ));
+        }
         let cseq = codec::cseq(&invite).map_or(0, |(n, _)| n);
         self.reinvite = Some(ReInvite { hold, sdp, cseq });
         self.send(io, CallTx::ReInvite, invite);
@@ -1312,7 +1391,8 @@ impl Call {
             r.headers.push(make_header("Contact", io.local.contact()));
             r.headers
                 .push(make_header("Allow", crate::engine::ALLOW.into()));
-            r.headers.push(make_header("Supported", "replaces".into()));
+            r.headers
+                .push(make_header("Supported", "replaces, timer".into()));
         }
         r
     }
@@ -1331,6 +1411,48 @@ impl Call {
             });
         }
     }
+}
+
+/// The session timer a 2xx to our (re-)INVITE sets (RFC 4028 §7.2):
+/// `refresher=uac` (or none given) makes us the refresher.
+fn uac_session_timer(now: Instant, ok: &Response) -> Option<SessionTimer> {
+    let se = codec::headers::typed::<SessionExpires, _>(ok)?.ok()?;
+    let we_refresh = se.refresher != Some(Refresher::Uas);
+    Some(SessionTimer::new(now, se.delta, we_refresh))
+}
+
+/// Our side of a session timer the peer's (re-)INVITE asked for (RFC 4028
+/// §9): we echo Session-Expires in the 2xx, leaving the refreshing to a
+/// peer that supports timers unless it asked us to.
+fn uas_session_timer(now: Instant, request: &Request, ok: &mut Response) -> Option<SessionTimer> {
+    let se = codec::headers::typed::<SessionExpires, _>(request)?.ok()?;
+    let peer_supports = codec::headers(request, "Supported")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("timer"));
+    let refresher = match se.refresher {
+        Some(r) => r,
+        None if peer_supports => Refresher::Uac,
+        None => Refresher::Uas,
+    };
+    let interval = se.delta.max(MIN_SE);
+    let name = if refresher == Refresher::Uac {
+        "uac"
+    } else {
+        "uas"
+    };
+    ok.headers.push(make_header(
+        "Session-Expires",
+        format!("{interval};refresher={name}"),
+    ));
+    if peer_supports {
+        ok.headers.push(make_header("Require", "timer".into()));
+    }
+    Some(SessionTimer::new(
+        now,
+        interval,
+        refresher == Refresher::Uas,
+    ))
 }
 
 /// `1002` → `sip:1002@domain`; a full `sip:`/`sips:`/`tel:` URI stays.
@@ -1508,6 +1630,10 @@ mod tests {
             p.take_ladder();
             (p, ca, cb)
         }
+    }
+
+    fn ended_in(events: &[Event], call: CallHandle) -> Vec<EndReason> {
+        ended(events, call)
     }
 
     fn ended(events: &[Event], call: CallHandle) -> Vec<EndReason> {
@@ -2200,6 +2326,120 @@ mod tests {
             events(&mut b).is_empty(),
             "no IncomingCall for a refused INVITE"
         );
+    }
+
+    /// A's 200 to our INVITE with the given extra headers, as wire bytes.
+    fn ok_with(invite: &Request, headers: &[(&str, &str)]) -> Vec<u8> {
+        let mut r = response_to(invite, 200, Some("peer"));
+        r.headers
+            .push(make_header("Contact", "<sip:peer@192.0.2.5>".into()));
+        for (n, v) in headers {
+            r.headers.push(make_header(n, (*v).to_string()));
+        }
+        r.headers
+            .push(make_header("Content-Type", "application/sdp".into()));
+        r.body = ANSWER.as_bytes().to_vec();
+        codec::serialize(&SipMessage::Response(r)).into_bytes()
+    }
+
+    #[test]
+    fn session_timer_refresher_uac_re_invites_at_half_time() {
+        // UA                         Proxy/peer
+        // |--- INVITE (Supported: timer) -->|
+        // |<-- 200 Session-Expires: 120;refresher=uac
+        // |--- ACK ----------------------->|
+        // ... 60 s
+        // |--- INVITE (same SDP, o= version+1, Session-Expires: 120;refresher=uac)
+        let now = at_secs(0);
+        let mut a = connected_ua(now);
+        let call = a.call(now, "1002", OFFER).unwrap();
+        let invite = sent_requests(&mut a).remove(0);
+        assert!(header(&invite, "Supported").unwrap().contains("timer"));
+        a.handle_transport(
+            now,
+            &ok_with(&invite, &[("Session-Expires", "120;refresher=uac")]),
+        )
+        .unwrap();
+        sent(&mut a);
+        a.handle_timeout(at_secs(59));
+        assert!(sent_requests(&mut a)
+            .iter()
+            .all(|r| r.method != Method::Invite));
+        a.handle_timeout(at_secs(60));
+        let refresh = sent_requests(&mut a)
+            .into_iter()
+            .find(|r| r.method == Method::Invite)
+            .expect("session refresh");
+        assert_eq!(
+            header(&refresh, "Session-Expires"),
+            Some("120;refresher=uac")
+        );
+        let body = String::from_utf8_lossy(&refresh.body).to_string();
+        assert!(
+            body.contains("o=- 1 2 IN IP4") && body.contains("a=sendrecv"),
+            "{body}"
+        );
+        a.handle_transport(
+            at_secs(60),
+            &ok_with(&refresh, &[("Session-Expires", "120;refresher=uac")]),
+        )
+        .unwrap();
+        assert!(matches!(
+            a.call_state(call),
+            Some(CallState::Connected {
+                local_hold: false,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn session_timer_without_refresh_from_the_peer_ends_the_call() {
+        // Peer                        UA
+        // |--- INVITE Session-Expires: 120, Supported: timer -->|
+        // |<-- 200 Session-Expires: 120;refresher=uac, Require: timer
+        // ... no refresh for 120 − 32 s
+        // |<-- BYE --------------------------------------------|
+        let now = at_secs(0);
+        let mut b = connected_ua(now);
+        let invite =
+            "INVITE sip:b@b.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKse1\r\n\
+            From: <sip:1003@pbx.test>;tag=a1\r\nTo: <sip:1001@pbx.test>\r\nCall-ID: se1\r\n\
+            CSeq: 1 INVITE\r\nContact: <sip:a@a.invalid;transport=ws>\r\nSupported: timer\r\n\
+            Session-Expires: 120\r\nContent-Length: 0\r\n\r\n";
+        b.handle_transport(now, invite.as_bytes()).unwrap();
+        let call = events(&mut b)
+            .into_iter()
+            .find_map(|e| match e {
+                Event::IncomingCall { call, .. } => Some(call),
+                _ => None,
+            })
+            .unwrap();
+        sent(&mut b);
+        b.answer(now, call, ANSWER).unwrap();
+        let ok = match sent(&mut b).pop() {
+            Some(SipMessage::Response(r)) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            codec::header(&ok, "Session-Expires"),
+            Some("120;refresher=uac")
+        );
+        assert_eq!(codec::header(&ok, "Require"), Some("timer"));
+        let ack = "ACK sip:b@b.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKse2\r\n\
+            From: <sip:1003@pbx.test>;tag=a1\r\nTo: <sip:1001@pbx.test>;tag=TAG\r\nCall-ID: se1\r\n\
+            CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+            .replace("TAG", &codec::to_tag(&ok).unwrap());
+        b.handle_transport(now, ack.as_bytes()).unwrap();
+        b.handle_timeout(at_secs(87));
+        assert!(sent_requests(&mut b)
+            .iter()
+            .all(|r| r.method != Method::Bye));
+        b.handle_timeout(at_secs(88));
+        assert!(sent_requests(&mut b)
+            .iter()
+            .any(|r| r.method == Method::Bye));
+        assert!(ended_in(&events(&mut b), call).contains(&EndReason::Timeout));
     }
 
     #[test]

@@ -32,9 +32,9 @@ use crate::transaction::{response_to, ClientEvent, ServerInput, TransactionLayer
 pub(crate) const ALLOW: &str =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE, MESSAGE";
 
-/// Option tags we implement (RFC 3261 §19.2): Replaces (RFC 3891) only;
-/// no 100rel, no session timers, so a request requiring them gets a 420.
-pub(crate) const SUPPORTED: &[&str] = &["replaces"];
+/// Option tags we implement (RFC 3261 §19.2): Replaces (RFC 3891) and
+/// session timers (RFC 4028); no 100rel, so requiring it gets a 420.
+pub(crate) const SUPPORTED: &[&str] = &["replaces", "timer"];
 
 /// The account and the knobs of one user agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
