@@ -5,38 +5,51 @@
 import init, * as worker from './pkg/ringside_background.js';
 
 const queue = [];
-let ready = false;
+let state = 'starting'; // then 'ready' or 'failed'
 
-function dispatch(handler) {
-  if (ready) {
+// `fail` answers an event that can no longer be handled (the wasm did not
+// start), so that a popup waiting for a reply gets one instead of hanging.
+function dispatch(handler, fail = () => {}) {
+  if (state === 'ready') {
     handler();
+  } else if (state === 'failed') {
+    fail();
   } else {
-    queue.push(handler);
+    queue.push([handler, fail]);
   }
 }
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  dispatch(() => {
-    worker.on_message(message, sender).then(sendResponse, (error) => {
-      console.error('ringside: message handler failed', error);
-      sendResponse(undefined);
-    });
-  });
+  dispatch(
+    () => {
+      worker.on_message(message, sender).then(sendResponse, (error) => {
+        console.error('ringside: message handler failed', error);
+        sendResponse(undefined);
+      });
+    },
+    () => sendResponse(undefined),
+  );
   // The reply is sent asynchronously.
   return true;
 });
-chrome.runtime.onConnect.addListener((port) => dispatch(() => worker.on_connect(port)));
+chrome.runtime.onConnect.addListener((port) => dispatch(() => worker.on_connect(port), () => port.disconnect()));
 chrome.alarms.onAlarm.addListener((alarm) => dispatch(() => worker.on_alarm(alarm.name)));
 chrome.storage.onChanged.addListener((changes, area) => dispatch(() => worker.on_storage_changed(changes, area)));
 chrome.runtime.onStartup.addListener(() => dispatch(() => worker.on_wake()));
 chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.on_wake()));
 
+function drain(next) {
+  state = next;
+  for (const [handler, fail] of queue.splice(0)) {
+    if (next === 'ready') handler();
+    else fail();
+  }
+}
+
 init()
   .then(() => worker.start())
-  .then(() => {
-    ready = true;
-    for (const handler of queue.splice(0)) {
-      handler();
-    }
-  })
-  .catch((error) => console.error('ringside: worker failed to start', error));
+  .then(() => drain('ready'))
+  .catch((error) => {
+    console.error('ringside: worker failed to start', error);
+    drain('failed');
+  });

@@ -197,6 +197,9 @@ impl Worker {
         if self.last_pushed.as_ref() == Some(&snapshot) {
             return;
         }
+        if self.last_pushed.as_ref().map(|s| s.state) != Some(snapshot.state) {
+            chrome::log(&format!("ringside: {}", snapshot.state.as_str()));
+        }
         let message = chrome::from_json(
             &Push::Snapshot {
                 snapshot: snapshot.clone(),
