@@ -493,6 +493,23 @@ mod tests {
     }
 
     #[test]
+    fn a_wake_up_skips_the_backoff_wait_but_not_an_open_attempt() {
+        let mut s = Supervisor::new(String::new(), 7);
+        s.set_account(t(0), Some(account("pass1001")));
+        actions(&mut s);
+        for generation in 1..=6 {
+            s.handle_closed(t(generation), generation);
+            s.revive(t(generation));
+            assert_eq!(opened(&actions(&mut s)), Some(generation + 1));
+        }
+        // Already connecting: a second wake-up does not open another socket.
+        s.revive(t(10));
+        assert_eq!(actions(&mut s), []);
+        // Frames of a replaced socket are not fed to the engine.
+        assert_eq!(s.handle_message(t(11), 1, b"garbage"), Ok(()));
+    }
+
+    #[test]
     fn a_hanging_connect_is_abandoned_after_the_timeout() {
         let mut s = Supervisor::new(String::new(), 7);
         s.set_account(t(0), Some(account("pass1001")));
