@@ -841,6 +841,28 @@ mod tests {
     }
 
     #[test]
+    fn utf8_display_names_and_several_contacts_in_one_line() {
+        let bytes = msg(
+            &[
+                "SIP/2.0 200 OK",
+                "Via: SIP/2.0/WSS a.invalid;branch=z9hG4bKx1;rport=5;received=127.0.0.1",
+                "From: \"张三\" <sip:1001@pbx.test>;tag=f1",
+                "To: \"张三\" <sip:1001@pbx.test>;tag=t1",
+                "Call-ID: abc@x",
+                "CSeq: 2 REGISTER",
+                "Contact: <sip:a@b.invalid;transport=ws>;expires=600;+sip.instance=\"<urn:uuid:1>\";reg-id=1, \
+                 <sip:c@d.invalid;transport=ws;alias=127.0.0.1~5~1>;expires=30",
+            ],
+            "",
+        );
+        let m = parse(&bytes).unwrap();
+        let contacts = headers(&m, "Contact");
+        assert_eq!(contacts.len(), 2, "{contacts:?}");
+        assert!(contacts[0].ends_with("+sip.instance=\"<urn:uuid:1>\";reg-id=1"));
+        assert_eq!(from_tag(&m).as_deref(), Some("f1"));
+    }
+
+    #[test]
     fn crlf_keepalive_is_empty_not_garbage() {
         assert_eq!(parse(b"\r\n\r\n"), Err(CodecError::Empty));
         assert_eq!(parse(b""), Err(CodecError::Empty));
