@@ -10,6 +10,10 @@ use super::scan::{for_each_run, is_word_char, Group, Run, Text};
 use super::{DialRules, PhoneMatch};
 
 pub(crate) fn find(source: &str, rules: &DialRules) -> Vec<PhoneMatch> {
+    // Most text nodes have no digit at all (full-width digits are EF BC 9x).
+    if !source.bytes().any(|b| b.is_ascii_digit() || b == 0xef) {
+        return Vec::new();
+    }
     let text = Text::new(source);
     let mut out = Vec::new();
     for_each_run(&text.chars, |run| {
@@ -95,6 +99,10 @@ fn candidate(
     dash_extension: bool,
     rules: &DialRules,
 ) -> Option<PhoneMatch> {
+    let written: usize = run.groups[k..=j].iter().map(|g| g.end - g.start).sum();
+    if !(7..=23).contains(&written) {
+        return None;
+    }
     let last_of_run = j + 1 == run.groups.len();
     // "010-62345678-8001": a short group after a dash ends a Chinese number
     // as its extension.
@@ -187,7 +195,7 @@ fn candidate(
     // Inside a run, the cut itself is the boundary and was checked above.
     let left = k > 0 || left_ok(t, start);
     let right = (!last_of_run && dash_ext.is_none()) || right_ok(t, end);
-    if !left || !right || t.in_url[start..end].iter().any(|&u| u) {
+    if !left || !right || t.in_url(start, end) {
         return None;
     }
     if cue_before(t, start) == Some(Cue::NotAPhone) {
@@ -600,37 +608,42 @@ fn cue_before(t: &Text, start: usize) -> Option<Cue> {
         .iter()
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    let mut best: Option<(usize, usize, Cue)> = None;
-    for (words, cue) in [(PHONE_WORDS, Cue::Phone), (NOT_PHONE_WORDS, Cue::NotAPhone)] {
-        for word in words {
-            let w: Vec<char> = word.chars().collect();
-            let Some(at) = rfind_word(&window, &w) else {
-                continue;
-            };
-            let better = match best {
-                None => true,
-                Some((b_at, b_len, _)) => {
-                    at + w.len() > b_at + b_len || (at + w.len() == b_at + b_len && w.len() > b_len)
+    // Walk back from the number; the first label that ends is the nearest.
+    for end in (1..=window.len()).rev() {
+        let last = window[end - 1];
+        if last.is_whitespace() || (last.is_ascii_punctuation() && last != '.') {
+            continue;
+        }
+        let mut best: Option<(usize, Cue)> = None;
+        for (words, cue) in [(PHONE_WORDS, Cue::Phone), (NOT_PHONE_WORDS, Cue::NotAPhone)] {
+            for word in words {
+                if let Some(len) = word_ending_at(&window, end, word) {
+                    if best.is_none_or(|(l, _)| len > l) {
+                        best = Some((len, cue));
+                    }
                 }
-            };
-            if better {
-                best = Some((at, w.len(), cue));
             }
         }
+        if let Some((_, cue)) = best {
+            return Some(cue);
+        }
     }
-    best.map(|(_, _, cue)| cue)
+    None
 }
 
-/// Last occurrence of `w` in `hay` not glued to other ASCII letters.
-fn rfind_word(hay: &[char], w: &[char]) -> Option<usize> {
-    if w.is_empty() || w.len() > hay.len() {
-        return None;
+/// The length of `word` if it ends at `window[end]` and is not glued to other
+/// ASCII letters or digits.
+fn word_ending_at(window: &[char], end: usize, word: &str) -> Option<usize> {
+    let mut at = end;
+    for c in word.chars().rev() {
+        if at == 0 || window[at - 1] != c {
+            return None;
+        }
+        at -= 1;
     }
-    (0..=hay.len() - w.len()).rev().find(|&i| {
-        hay[i..i + w.len()] == *w
-            && (i == 0 || !hay[i - 1].is_ascii_alphanumeric() || !w[0].is_ascii_alphanumeric())
-            && hay
-                .get(i + w.len())
-                .is_none_or(|c| !c.is_ascii_alphabetic() || !w[w.len() - 1].is_ascii_alphanumeric())
-    })
+    let glued_before =
+        window[at].is_ascii_alphanumeric() && at > 0 && window[at - 1].is_ascii_alphanumeric();
+    let glued_after = window[end - 1].is_ascii_alphanumeric()
+        && window.get(end).is_some_and(|c| c.is_ascii_alphabetic());
+    (!glued_before && !glued_after && end > at).then_some(end - at)
 }

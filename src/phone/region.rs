@@ -58,6 +58,26 @@ impl Region {
         }
     }
 
+    /// The region of an ISO 3166-1 code (`"GB"`), or of a browser locale
+    /// (`"en-GB"`, `"zh-CN"`, `"de"`) for a first default in settings.
+    pub fn from_code(code: &str) -> Option<Region> {
+        let code = code.trim();
+        let country = match code.split(['-', '_']).nth(1) {
+            Some(country) => country.to_ascii_uppercase(),
+            // A bare language: the country most of its speakers call from.
+            None => match code.to_ascii_lowercase().as_str() {
+                "zh" => "CN".into(),
+                "de" => "DE".into(),
+                "fr" => "FR".into(),
+                "ja" => "JP".into(),
+                "hi" => "IN".into(),
+                "en" => "US".into(),
+                _ => code.to_ascii_uppercase(),
+            },
+        };
+        Region::ALL.into_iter().find(|r| r.code() == country)
+    }
+
     /// The country calling code.
     pub fn country_code(self) -> u16 {
         match self {
@@ -299,6 +319,16 @@ mod tests {
         assert_eq!(Region::CN.national_form("1062345678", true), "01062345678");
         assert_eq!(Region::GB.national_form("2079460958", true), "02079460958");
         assert_eq!(Region::US.national_form("4155550132", true), "14155550132");
+    }
+
+    #[test]
+    fn regions_from_codes_and_locales() {
+        assert_eq!(Region::from_code("GB"), Some(Region::GB));
+        assert_eq!(Region::from_code("en-GB"), Some(Region::GB));
+        assert_eq!(Region::from_code("zh_cn"), Some(Region::CN));
+        assert_eq!(Region::from_code("ja"), Some(Region::JP));
+        assert_eq!(Region::from_code("pt-BR"), None);
+        assert_eq!(Region::from_code(""), None);
     }
 
     #[test]

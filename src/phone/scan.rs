@@ -10,8 +10,6 @@ pub(crate) struct Text<'a> {
     pub utf16: Vec<usize>,
     /// Byte offset of each char, and one past the end.
     pub bytes: Vec<usize>,
-    /// Chars inside a URL or e-mail address.
-    pub in_url: Vec<bool>,
 }
 
 impl<'a> Text<'a> {
@@ -28,13 +26,11 @@ impl<'a> Text<'a> {
         }
         utf16.push(u);
         bytes.push(source.len());
-        let in_url = url_mask(&chars);
         Text {
             source,
             chars,
             utf16,
             bytes,
-            in_url,
         }
     }
 
@@ -95,30 +91,37 @@ pub(crate) fn is_cjk(c: char) -> bool {
         0x2e80..=0x9fff | 0xac00..=0xd7af | 0xf900..=0xfaff | 0xff66..=0xff9f | 0x20000..=0x3134f)
 }
 
-/// Tokens (split at spaces, quotes, brackets and non-ASCII text) that are
-/// URLs or e-mail addresses: digits inside them are never phone numbers.
-fn url_mask(chars: &[char]) -> Vec<bool> {
-    let mut mask = vec![false; chars.len()];
-    let boundary = |c: char| {
-        c.is_whitespace()
-            || !c.is_ascii()
-            || matches!(
-                c,
-                '"' | '\'' | '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | ',' | ';'
-            )
-    };
-    let mut start = 0;
-    while start < chars.len() {
-        let mut end = start;
-        while end < chars.len() && !boundary(chars[end]) {
-            end += 1;
+/// Longest token looked at around a number; anything longer without a
+/// space is not prose (minified data, base64, long URLs).
+const MAX_TOKEN: usize = 256;
+
+impl Text<'_> {
+    /// Whether `chars[start..end]` lies in a URL or e-mail address: the token
+    /// around it (split at spaces, quotes, brackets and non-ASCII text) has a
+    /// scheme, `www.`, `@`, a query, or a host before a path.
+    pub fn in_url(&self, start: usize, end: usize) -> bool {
+        let boundary = |c: char| {
+            c.is_whitespace()
+                || !c.is_ascii()
+                || matches!(
+                    c,
+                    '"' | '\'' | '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | ',' | ';'
+                )
+        };
+        let before = (0..start)
+            .rev()
+            .take(MAX_TOKEN + 1)
+            .take_while(|&i| !boundary(self.chars[i]))
+            .count();
+        let after = (end..self.chars.len())
+            .take(MAX_TOKEN + 1)
+            .take_while(|&i| !boundary(self.chars[i]))
+            .count();
+        if before > MAX_TOKEN || after > MAX_TOKEN {
+            return true;
         }
-        if end > start && is_url_like(&chars[start..end]) {
-            mask[start..end].iter_mut().for_each(|m| *m = true);
-        }
-        start = end + 1;
+        is_url_like(&self.chars[start - before..end + after])
     }
-    mask
 }
 
 fn is_url_like(token: &[char]) -> bool {
@@ -270,15 +273,22 @@ mod tests {
     }
 
     #[test]
-    fn urls_and_mail_are_masked() {
+    fn urls_and_mail_are_recognised() {
         let text = Text::new("see https://x.io/a/4155550132 or 4155550132@qq.com, call 4155550132");
-        let masked: String = text
-            .chars
-            .iter()
-            .zip(&text.in_url)
-            .filter(|(_, m)| **m)
-            .map(|(c, _)| *c)
-            .collect();
-        assert_eq!(masked, "https://x.io/a/41555501324155550132@qq.com");
+        let at = |needle: &str, nth: usize| {
+            let byte = text
+                .source
+                .match_indices(needle)
+                .nth(nth)
+                .map(|(b, _)| b)
+                .unwrap_or(0);
+            let start = text.bytes.iter().position(|&b| b == byte).unwrap_or(0);
+            (start, start + needle.chars().count())
+        };
+        let url = |(s, e): (usize, usize)| text.in_url(s, e);
+        assert!(url(at("4155550132", 0)));
+        assert!(url(at("4155550132", 1)));
+        assert!(!url(at("4155550132", 2)));
+        assert!(Text::new(&"a1".repeat(300)).in_url(10, 11));
     }
 }
