@@ -913,6 +913,12 @@ impl Call {
         match request.method {
             Method::Bye => {
                 io.respond(response_to(&request, 200, None));
+                if self.state == CallState::Incoming {
+                    // RFC 3261 §15.1.2: a BYE in the early dialog ends the
+                    // INVITE too, which still needs its final response.
+                    let r = self.uas_response(io, 487);
+                    io.respond(r);
+                }
                 if !self.is_ended() {
                     self.end(io, EndReason::RemoteHangup);
                 }
