@@ -144,7 +144,11 @@ fn candidate(
     }
     if k > 0 || j + 1 < run.groups.len() {
         let cut_is_clear = (k == 0 || wide(t, run, k)) && (last_of_run || wide(t, run, j + 1));
-        if !cut_is_clear && !has_punctuation(t, groups) {
+        // Spaces alone split card and account numbers into plausible pieces;
+        // a piece is only taken when the cut is clear, the piece has its own
+        // punctuation, or it is one unbroken number.
+        let unbroken = groups.len() == 1;
+        if !cut_is_clear && !unbroken && !has_punctuation(t, groups) {
             return None;
         }
         // "2024/4155550132" is a file number; "…1234/8600 1235" lists two.
@@ -292,7 +296,13 @@ fn parse(
     plus: bool,
     rules: &DialRules,
 ) -> Option<(u16, String, Option<Region>)> {
-    if plus {
+    // "(86-10) 6553 1234": country and area code in one bracket.
+    let bracketed_country = groups.len() > 2
+        && groups[0].start > 0
+        && t.at(groups[0].start - 1) == '('
+        && t.chars[groups[0].end..groups[1].start] == ['-']
+        && t.at(groups[1].end) == ')';
+    if plus || bracketed_country {
         return international(digits);
     }
     let prefixed = match rules.region {
@@ -457,6 +467,15 @@ enum Cue {
 const PHONE_WORDS: &[&str] = &[
     "tel",
     "tel.",
+    "telefonnummer",
+    "faxnummer",
+    "handynummer",
+    "rufnummer",
+    "mobilnummer",
+    "servicenummer",
+    "kontaktnummer",
+    "notrufnummer",
+    "durchwahl",
     "phone",
     "telephone",
     "mobile",
@@ -496,6 +515,7 @@ const PHONE_WORDS: &[&str] = &[
 ];
 
 const NOT_PHONE_WORDS: &[&str] = &[
+    "nummer",
     "artikel",
     "kunden",
     "rechnungs",
@@ -641,8 +661,11 @@ fn word_ending_at(window: &[char], end: usize, word: &str) -> Option<usize> {
         }
         at -= 1;
     }
-    let glued_before =
-        window[at].is_ascii_alphanumeric() && at > 0 && window[at - 1].is_ascii_alphanumeric();
+    // German compounds: "Artikelnummer", "Kundennummer" end in a label.
+    let glued_before = window[at].is_ascii_alphanumeric()
+        && at > 0
+        && window[at - 1].is_ascii_alphanumeric()
+        && word != "nummer";
     let glued_after = window[end - 1].is_ascii_alphanumeric()
         && window.get(end).is_some_and(|c| c.is_ascii_alphabetic());
     (!glued_before && !glued_after && end > at).then_some(end - at)
