@@ -121,6 +121,37 @@ mod tests {
     }
 
     #[test]
+    fn json_shapes_the_content_script_and_settings_rely_on() {
+        let rules = DialRules {
+            outbound_prefix: "9".into(),
+            ..DialRules::for_region(Region::GB)
+        };
+        let m = &find_numbers("Tel: 020 7946 0958 x12", &rules)[0];
+        assert_eq!(
+            serde_json::to_value(m).unwrap(),
+            serde_json::json!({
+                "start_utf16": 5, "end_utf16": 22, "text": "020 7946 0958 x12",
+                "dial": "902079460958", "e164": "+442079460958", "extension": "12", "region": "GB"
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(&rules).unwrap(),
+            serde_json::json!({
+                "region": "GB", "outbound_prefix": "9", "international": "region_prefix",
+                "national": "region_default", "internal_max_digits": 6
+            })
+        );
+        let custom = DialRules {
+            international: InternationalFormat::Prefix("00".into()),
+            ..rules
+        };
+        assert_eq!(
+            serde_json::to_value(&custom).unwrap()["international"],
+            serde_json::json!({"prefix": "00"})
+        );
+    }
+
+    #[test]
     fn batches_keep_node_order() {
         let rules = DialRules::for_region(Region::CN);
         let found =

@@ -134,7 +134,7 @@ impl Region {
                         && b.get(1) == Some(&b'0')
                         && matches!(first, b'2' | b'5' | b'6' | b'7' | b'8' | b'9'))
             }
-            Region::IN => len == 10 || (len == 11 && nsn.starts_with("1800")),
+            Region::IN => len == 10 || (len == 11 && is_in_service(nsn)),
         }
     }
 
@@ -146,7 +146,7 @@ impl Region {
             && match self {
                 // Mobiles and 400/800 numbers are dialled without the 0.
                 Region::CN => is_cn_landline(b) && !is_cn_mobile(b) && !is_cn_service(b),
-                Region::IN => !nsn.starts_with("1800"),
+                Region::IN => !is_in_service(nsn),
                 _ => true,
             };
         let mut out = String::with_capacity(nsn.len() + 1);
@@ -199,7 +199,7 @@ impl Region {
             }
             Region::IN if b.first() != Some(&b'0') => {
                 let mobile = b.len() == 10 && matches!(b[0], b'6'..=b'9');
-                if mobile || (b.len() == 11 && digits.starts_with("1800")) {
+                if mobile || (b.len() == 11 && is_in_service(digits)) {
                     digits
                 } else {
                     return None;
@@ -209,6 +209,11 @@ impl Region {
         };
         self.is_valid_nsn(nsn).then(|| nsn.to_string())
     }
+}
+
+/// Indian toll-free (1800) and shared-cost (1860) numbers, dialled without 0.
+fn is_in_service(nsn: &str) -> bool {
+    nsn.starts_with("1800") || nsn.starts_with("1860")
 }
 
 fn is_nanp_nsn(b: &[u8]) -> bool {
