@@ -75,7 +75,10 @@ fn corpus_precision_and_recall() {
     let mut snippets: BTreeMap<(String, String), Expected> = BTreeMap::new();
     let mut positives = 0;
     for (line, cols) in rows(POSITIVE) {
-        assert!(cols.len() >= 4, "positive.tsv:{line}: needs rules, snippet, text, dial");
+        assert!(
+            cols.len() >= 4,
+            "positive.tsv:{line}: needs rules, snippet, text, dial"
+        );
         let ext = cols.get(4).cloned().unwrap_or_default();
         snippets
             .entry((cols[0].clone(), cols[1].clone()))
@@ -93,14 +96,21 @@ fn corpus_precision_and_recall() {
                 Some(m) => {
                     found += 1;
                     let want_ext = (!ext.is_empty()).then_some(ext.as_str());
-                    let want_text = if ext.is_empty() { text.as_str() } else { text.as_str() };
-                    if m.text != want_text || m.extension.as_deref() != want_ext {
+                    if &m.text != text || m.extension.as_deref() != want_ext {
                         inexact += 1;
-                        println!("inexact  positive.tsv:{line}: {snippet:?} → {:?} ext {:?}", m.text, m.extension);
+                        println!(
+                            "inexact  positive.tsv:{line}: {snippet:?} → {:?} ext {:?}",
+                            m.text, m.extension
+                        );
                     }
                 }
-                None => println!("missed   positive.tsv:{line} [{spec}] {snippet:?} want {dial} got {:?}",
-                    matches.iter().map(|m| (&m.text, &m.dial)).collect::<Vec<_>>()),
+                None => println!(
+                    "missed   positive.tsv:{line} [{spec}] {snippet:?} want {dial} got {:?}",
+                    matches
+                        .iter()
+                        .map(|m| (&m.text, &m.dial))
+                        .collect::<Vec<_>>()
+                ),
             }
         }
         for m in &matches {
@@ -114,7 +124,10 @@ fn corpus_precision_and_recall() {
     let mut negatives = 0;
     let mut traps: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (line, cols) in rows(NEGATIVE) {
-        assert!(cols.len() >= 3, "negative.tsv:{line}: needs rules, snippet, trap");
+        assert!(
+            cols.len() >= 3,
+            "negative.tsv:{line}: needs rules, snippet, trap"
+        );
         negatives += 1;
         let matches = find_numbers(&cols[1], &rules(&cols[0]));
         let trap = traps.entry(cols[2].clone()).or_default();
@@ -123,7 +136,10 @@ fn corpus_precision_and_recall() {
             trap.1 += 1;
             false_pos += matches.len();
             for m in &matches {
-                println!("false    negative.tsv:{line} ({}) [{}] {:?}: {:?} → {}", cols[2], cols[0], cols[1], m.text, m.dial);
+                println!(
+                    "false    negative.tsv:{line} ({}) [{}] {:?}: {:?} → {}",
+                    cols[2], cols[0], cols[1], m.text, m.dial
+                );
             }
         }
     }
@@ -134,9 +150,15 @@ fn corpus_precision_and_recall() {
     for (trap, (n, hit)) in &traps {
         println!("  trap {trap:<11} {n:>3} snippets, {hit} with a match");
     }
-    println!("found {found}, missed {}, false positives {false_pos}, inexact text/extension {inexact}", positives - found);
+    println!(
+        "found {found}, missed {}, false positives {false_pos}, inexact text/extension {inexact}",
+        positives - found
+    );
     println!("precision {precision:.4}  recall {recall:.4}");
-    assert!(positives >= 300 && negatives >= 300, "the corpus needs 300 of each");
+    assert!(
+        positives >= 300 && negatives >= 300,
+        "the corpus needs 300 of each"
+    );
     assert!(precision >= 0.98, "precision {precision:.4} < 0.98");
     assert!(recall >= 0.95, "recall {recall:.4} < 0.95");
 }

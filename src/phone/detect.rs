@@ -325,11 +325,11 @@ fn parse(
     // "(415) 555-0132" and "415-555-0132" are unmistakably North American,
     // whatever the user's own region.
     let lens: Vec<usize> = groups.iter().map(|g| g.end - g.start).collect();
-    let nanp_layout = lens == [3, 3, 4]
-        && groups
-            .windows(2)
-            .all(|w| mark(t, &w[0], &w[1]).is_some_and(|m| m != '/'))
-        || (lens == [3, 3, 4] && t.at(groups[0].start.wrapping_sub(1)) == '(');
+    let punctuated = groups
+        .windows(2)
+        .all(|w| mark(t, &w[0], &w[1]).is_some_and(|m| m != '/'));
+    let area_in_brackets = groups[0].start > 0 && t.at(groups[0].start - 1) == '(';
+    let nanp_layout = lens == [3, 3, 4] && (punctuated || area_in_brackets);
     if nanp_layout && Region::US.is_valid_nsn(digits) {
         return Some((1, digits.to_string(), Region::for_country_code(1, digits)));
     }
