@@ -1,7 +1,8 @@
 //! Decides which runs of digit groups are phone numbers.
 //!
 //! A run (see [`scan`](super::scan)) is tried whole first, then as pieces cut
-//! at whitespace, longest first. A piece is a number when its layout is one
+//! where only spaces, a slash or an opening bracket separate two groups,
+//! longest first. A piece is a number when its layout is one
 //! people write phone numbers in, its digits fit a numbering plan, and nothing
 //! around it says it is a date, price, ID, version, address or URL.
 

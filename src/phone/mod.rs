@@ -7,6 +7,14 @@
 //! on the same text node). A number split across text nodes
 //! (`<b>415</b>-555-0132`) is not found.
 //!
+//! Which numbers are found: international ones (`+`, `00`, and `011` for
+//! NANP users) for every country code, checked against the numbering plans of
+//! [`Region`] and against E.164's lengths elsewhere; national ones in the
+//! user's own region ([`DialRules::region`]); and NANP layouts such as
+//! `(415) 555-0132` from anywhere. A national number of another country
+//! (`020 7946 0958` for a user in France) is left alone: it cannot be dialled
+//! without knowing its country.
+//!
 //! "Call <selection>" and `tel:`/`callto:` links: [`dial_selection`] (a
 //! number found in the selection keeps its extension apart; otherwise the
 //! selection is read as typed by hand with [`normalize_dial`]).
