@@ -247,7 +247,11 @@ fn layout_ok(t: &Text, groups: &[Group], zero_in_brackets: &[bool], plus: bool) 
     let dotted = marks.contains(&Some('.'));
     for (i, &len) in lens.iter().enumerate() {
         let ok = match i {
-            0 => plus || t.at(groups[0].start) == '1',
+            // "0 800 123 456": the French and German trunk 0 may stand apart.
+            0 => {
+                plus || t.at(groups[0].start) == '1'
+                    || (lens.len() > 1 && t.at(groups[0].end) == ' ')
+            }
             _ if i + 1 == lens.len() => marks[i - 1] == Some('-') && lens[i - 1] >= 5,
             _ => after_country_code(i) || zero_in_brackets[i],
         };
@@ -373,6 +377,15 @@ fn left_ok(t: &Text, s: usize) -> bool {
     if l == '-' && is_word_char(ll) {
         return false;
     }
+    // "TIMEOUT = 4155550132": an assignment in code, config or logs.
+    if (0..s)
+        .rev()
+        .map(|i| t.at(i))
+        .find(|c| *c != ' ')
+        .is_some_and(|c| c == '=')
+    {
+        return false;
+    }
     // "1,299,000": a group of at most three digits before a comma is a
     // thousands separator; a list of phone numbers ends in longer groups.
     l != ',' || !(1..=3).contains(&digits_from(t, (0..s - 1).rev()))
@@ -385,6 +398,35 @@ fn digits_from(t: &Text, positions: impl Iterator<Item = usize>) -> usize {
         .take(4)
         .count()
 }
+
+/// Units and counters that follow quantities, never phone numbers:
+/// "2125550187 ns", "13812345678 位访客".
+fn unit_after(t: &Text, e: usize) -> bool {
+    let mut p = e;
+    while t.at(p) == ' ' && p - e < 2 {
+        p += 1;
+    }
+    if matches!(
+        t.at(p),
+        '次' | '个' | '位' | '人' | '件' | '条' | '名' | '回' | '万' | '亿' | '块' | '円' | '元'
+    ) {
+        return true;
+    }
+    if p == e {
+        return false;
+    }
+    let word: String = (p..p + 6)
+        .map(|i| t.at(i))
+        .take_while(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    UNITS.contains(&word.as_str())
+}
+
+const UNITS: &[&str] = &[
+    "ns", "ms", "us", "sec", "secs", "bytes", "kb", "mb", "gb", "tb", "km", "kg", "lbs", "views",
+    "visits", "users", "times", "rows", "items", "usd", "eur", "gbp", "rmb", "cny", "inr", "jpy",
+];
 
 fn is_currency(c: char) -> bool {
     matches!(
@@ -401,6 +443,9 @@ fn right_ok(t: &Text, e: usize) -> bool {
         return false;
     }
     if matches!(r, ':' | '.' | '-' | '/') && rr.is_ascii_digit() {
+        return false;
+    }
+    if unit_after(t, e) {
         return false;
     }
     // "030123456,00 €": a short group after a comma is a decimal part.
@@ -509,6 +554,10 @@ const PHONE_WORDS: &[&str] = &[
     "座机",
     "客服",
     "電話",
+    "電話番号",
+    "携帯番号",
+    "fax番号",
+    "tel番号",
     "携帯",
     "ファックス",
     "☎",
@@ -612,6 +661,10 @@ const NOT_PHONE_WORDS: &[&str] = &[
     "快递",
     "运单",
     "注文番号",
+    "番号",
+    "第",
+    "dossier",
+    "pnr",
     "会員番号",
     "郵便番号",
     "伝票番号",
