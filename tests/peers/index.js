@@ -18,6 +18,7 @@
 
 import WS from 'ws';
 import JsSIP from 'jssip';
+import JsSIPSubscriber from 'jssip/lib/Subscriber.js';
 import * as SIP from 'sip.js';
 
 export { startPbx } from './pbx.js';
@@ -119,6 +120,18 @@ if (globalThis.WebSocket !== NodeWebSocket) globalThis.WebSocket = NodeWebSocket
 if (!globalThis.window) globalThis.window = globalThis;
 if (!globalThis.RTCPeerConnection) globalThis.RTCPeerConnection = FakeRTCPeerConnection;
 if (!globalThis.RTCSessionDescription) globalThis.RTCSessionDescription = FakeRTCSessionDescription;
+
+// JsSIP 3.13 re-arms a subscription's refresh timer on the 200 to its own
+// un-SUBSCRIBE (it reads "Expires: 0" as missing), which would keep a
+// finished test process alive for minutes. Refreshes still happen while
+// the process runs; they just no longer hold it open.
+{
+  const schedule = JsSIPSubscriber.prototype._scheduleSubscribe;
+  JsSIPSubscriber.prototype._scheduleSubscribe = function scheduleSubscribe(...args) {
+    schedule.apply(this, args);
+    this._expires_timer?.unref?.();
+  };
+}
 
 /** Options for JsSIP call()/answer() that never ask for a microphone. */
 export const noMedia = { mediaConstraints: { audio: false, video: false } };
@@ -264,12 +277,14 @@ class CannedSdh {
 
 /**
  * A SIP.js UserAgent for `user`, started and (by default) registered.
- * Returns { ua, registerer, invitations } where `invitations` is an async
- * queue of incoming SIP.js Invitations.
+ * Returns { ua, registerer, nextInvitation, unsolicited }: nextInvitation()
+ * resolves with the next incoming SIP.js Invitation; `unsolicited` collects
+ * the bodies of out-of-dialog NOTIFYs (accepted with 200).
  */
 export async function sipjsUA({ wsUrl, user, password, domain = DOMAIN, register = true }) {
   const invitations = [];
   const waiters = [];
+  const unsolicited = [];
   const ua = new SIP.UserAgent({
     uri: SIP.UserAgent.makeURI(aor(user, domain)),
     authorizationUsername: user,
@@ -279,6 +294,11 @@ export async function sipjsUA({ wsUrl, user, password, domain = DOMAIN, register
     logLevel: process.env.SIPJS_DEBUG ? 'debug' : 'error',
     userAgentString: 'SIP.js peer (Ringside tests)',
     delegate: {
+      // out-of-dialog NOTIFY (unsolicited MWI): accepted and kept
+      onNotify(notification) {
+        notification.accept();
+        unsolicited.push(notification.request.body ?? '');
+      },
       onInvite(invitation) {
         const w = waiters.shift();
         if (w) w(invitation);
@@ -311,7 +331,7 @@ export async function sipjsUA({ wsUrl, user, password, domain = DOMAIN, register
       timeoutMs,
       'an incoming SIP.js call',
     );
-  return { ua, registerer, nextInvitation, user };
+  return { ua, registerer, nextInvitation, unsolicited, user };
 }
 
 /** Resolves when a SIP.js Session reaches `state` (SIP.SessionState.*). */
@@ -372,9 +392,14 @@ export function sipjsSubscribe(peer, target, event) {
       },
     },
   });
-  return collectNotifies(subscriber, (on) => {
+  const handle = collectNotifies(subscriber, (on) => {
     push = on;
   }).start(() => subscriber.subscribe());
+  // SIP.js 0.21 wires its dialog delegate only after the first NOTIFY's
+  // promise settles: a second NOTIFY in the same burst is answered 200 but
+  // never reaches onNotify. Wait for the first one before causing more.
+  handle.active = () => handle.next(() => true, 5000, `the first ${event} NOTIFY`);
+  return handle;
 }
 
 // ---------------------------------------------------------------------------

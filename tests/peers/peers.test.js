@@ -145,6 +145,7 @@ test("a SIP.js Publisher's PIDF reaches a SIP.js Subscriber", async (t) => {
   const watcherPeer = await sipjs(t, '1004', { register: false });
 
   const watch = sipjsSubscribe(watcherPeer, '1001', 'presence');
+  await watch.active();
   await sipjsPublish(alice, pidf('1001', { open: true, note: 'In a meeting (ringside)' }));
   const body = await watch.next((b) => b.includes('In a meeting (ringside)'), 5000, 'the published PIDF');
   assert.match(body, /<basic>open<\/basic>/);
@@ -161,6 +162,13 @@ test('injected MWI reaches a message-summary subscriber', async (t) => {
   await pbx.injectMwi('1002', 0, 3);
   await mwi.next((b) => /Voice-Message:\s*0\/3/.test(b), 5000, 'MWI 0/3 replacing 2/1');
   mwi.subscriber.terminate();
+});
+
+test('unsolicited MWI NOTIFY reaches a registered SIP.js contact over ws', async (t) => {
+  const peer = await sipjs(t, '1006');
+  assert.equal(await pbx.injectMwiUnsolicited('1006', 1, 4), 200);
+  await until(() => peer.unsolicited.find((b) => /Voice-Message:\s*1\/4/.test(b)), 3000, 'the NOTIFY body');
+  assert.equal(await pbx.injectMwiUnsolicited('1005', 1, 0), 404, 'nobody registered as 1005');
 });
 
 test('restart keeps the ports and JsSIP can register again', async (t) => {
