@@ -155,7 +155,11 @@ fn candidate(
         // "2024/4155550132" is a file number; "…1234/8600 1235" lists two.
         let digits_in = |gs: &[Group]| gs.iter().map(|g| g.end - g.start).sum::<usize>();
         let bare_slash = |k: usize| sep(t, run, k) == ['/'];
-        if (k > 0 && bare_slash(k) && digits_in(&run.groups[..k]) < 7)
+        // "0(030) 1234 5678": a bracket glued to digits does not start a number.
+        let glued_bracket =
+            k > 0 && !sep(t, run, k).contains(&' ') && !sep(t, run, k).contains(&'/');
+        if glued_bracket
+            || (k > 0 && bare_slash(k) && digits_in(&run.groups[..k]) < 7)
             || (!last_of_run && bare_slash(j + 1) && digits_in(&run.groups[j + 1..]) < 7)
         {
             return None;

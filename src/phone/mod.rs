@@ -92,6 +92,14 @@ mod tests {
                 "{m:?}"
             );
             last_end = m.end_utf16;
+            // Never a piece of a longer run of digits or letters.
+            let glued =
+                |u: Option<&u16>| u.is_some_and(|&u| u < 128 && (u as u8).is_ascii_alphanumeric());
+            assert!(
+                !glued(m.start_utf16.checked_sub(1).and_then(|i| utf16.get(i))),
+                "{m:?}"
+            );
+            assert!(!glued(utf16.get(m.end_utf16)), "{m:?}");
             let slice = utf16
                 .get(m.start_utf16..m.end_utf16)
                 .expect("offsets inside the text");
@@ -120,6 +128,19 @@ mod tests {
             region in proptest::sample::select(Region::ALL.to_vec()),
         ) {
             check_matches(&text, &DialRules::for_region(region));
+        }
+
+        #[test]
+        fn numbers_glued_to_anything_keep_the_invariants(
+            before in "[a-z0-9 .\\-/:,+(@#$=]{0,4}",
+            number in proptest::sample::select(vec![
+                "415-555-0132", "+44 20 7946 0958", "13812345678", "010-62345678", "(030) 1234 5678",
+                "01 23 45 67 89", "090-1234-5678", "+91 98765 43210", "0755-86001234转8",
+            ]),
+            after in "[a-z0-9 .\\-/:,)@%x]{0,4}",
+            region in proptest::sample::select(Region::ALL.to_vec()),
+        ) {
+            check_matches(&format!("{before}{number}{after}"), &DialRules::for_region(region));
         }
 
         #[test]
