@@ -384,6 +384,7 @@ fn left_ok(t: &Text, s: usize) -> bool {
     // "TIMEOUT = 4155550132": an assignment in code, config or logs.
     if (0..s)
         .rev()
+        .take(4)
         .map(|i| t.at(i))
         .find(|c| *c != ' ')
         .is_some_and(|c| c == '=')

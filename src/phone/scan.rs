@@ -1,6 +1,7 @@
 //! One pass over the text: folds full-width and look-alike characters to
-//! ASCII, keeps UTF-16 offsets for the content script, marks URL and e-mail
-//! tokens, and cuts out runs of digit groups joined by phone separators.
+//! ASCII, keeps UTF-16 offsets for the content script, and cuts out runs of
+//! digit groups joined by phone separators. Also tells whether a place lies
+//! in a URL or e-mail address.
 
 /// The text as folded characters with their offsets.
 pub(crate) struct Text<'a> {
