@@ -301,11 +301,6 @@ impl DigestSession {
         self.answered_nonces.clear();
     }
 
-    /// Forgets the cached challenges (new credentials, or a new server).
-    pub fn reset(&mut self) {
-        *self = Self::default();
-    }
-
     /// Takes the challenges of a 401/407 (`codec::challenge::challenges`).
     /// `Ok` means: send the request again with [`Self::authorize`].
     pub fn handle_challenges(

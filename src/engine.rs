@@ -485,6 +485,8 @@ impl UserAgent {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         let mark = self.events.len();
+        // A Timer H expiry (our non-2xx to an INVITE never ACKed) needs no
+        // action: the call already ended when we sent that response.
         let (client_events, _server_events) = self.transactions.handle_timeout(now);
         for (owner, event) in client_events {
             self.dispatch(now, owner, event);

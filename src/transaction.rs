@@ -312,16 +312,6 @@ impl<O: Clone> TransactionLayer<O> {
         Ok(())
     }
 
-    /// Is there an INVITE server transaction with this branch still waiting
-    /// for its final response? (CANCEL matching, RFC 3261 §9.2.)
-    pub fn invite_server_pending(&self, branch: &str) -> bool {
-        self.servers.iter().any(|s| {
-            s.key.branch == branch
-                && s.key.method == Method::Invite
-                && s.state == ServerState::Proceeding
-        })
-    }
-
     /// Fires due timers. Client timeouts go to their owners.
     pub fn handle_timeout(&mut self, now: Instant) -> (Vec<(O, ClientEvent)>, Vec<ServerEvent>) {
         let mut client_events = Vec::new();
@@ -613,7 +603,6 @@ mod tests {
             ServerInput::Absorbed
         );
         assert_eq!(drain(&mut layer).len(), 1);
-        assert!(layer.invite_server_pending("z9hG4bKe"));
         layer
             .respond(at(2), response_to(&invite, 603, Some("u1")))
             .unwrap();
