@@ -186,6 +186,7 @@ impl PbxInfo {
             "domain": DOMAIN,
             "run_dir": self.run_dir,
             "log": self.log_path(),
+            "ctl": format!("unix:{}", self.ctl_socket().display()),
             "cert": self.cert_path(),
             "token": self.token,
             "ready_ms": ready_ms,
