@@ -338,3 +338,90 @@ fn fixed_ports_are_used_as_given() {
     assert_eq!(pbx.wss_url(), format!("wss://127.0.0.1:{}", ports[2]));
     assert!(pbx.cert_path().is_file());
 }
+
+/// A MESSAGE from `user` to `to`, answered with Proxy-Authorization for the
+/// `alg` challenge of the 407. Returns (407 reply, final reply).
+fn message_with_proxy_auth(
+    pbx: &Pbx,
+    user: &str,
+    pass: &str,
+    to: &str,
+    alg: Alg,
+) -> (Reply, Reply) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let call_id = format!("{}@test", ringside_testkit::sip::random_hex());
+    let uri = format!("sip:{to}@pbx.test");
+    let send = |cseq: u32, auth: &str| {
+        let body = "hello";
+        let msg = format!(
+            "MESSAGE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{b};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:{user}@pbx.test>;tag=m{port}\r\nTo: <{uri}>\r\nCall-ID: {call_id}\r\n\
+             CSeq: {cseq} MESSAGE\r\n{auth}Content-Type: text/plain\r\nContent-Length: {len}\r\n\r\n{body}",
+            b = ringside_testkit::sip::random_hex(),
+            len = body.len(),
+        );
+        socket.send_to(msg.as_bytes(), pbx.udp_addr()).unwrap();
+        let mut buf = vec![0u8; 65535];
+        loop {
+            let n = socket.recv(&mut buf).expect("a response");
+            let raw = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let status: u16 = raw[8..11].parse().unwrap();
+            if status >= 200 {
+                return Reply { status, raw };
+            }
+        }
+    };
+    let first = send(1, "");
+    let challenges: Vec<String> = first
+        .raw
+        .split("\r\n")
+        .filter_map(|l| l.strip_prefix("Proxy-Authenticate: "))
+        .map(str::to_string)
+        .collect();
+    let c = challenges
+        .iter()
+        .find(|c| c.contains(&format!("algorithm={}", alg.name())))
+        .unwrap_or(&challenges[0]);
+    let (realm, nonce) = (param(c, "realm"), param(c, "nonce"));
+    let ha1 = alg.hex(&format!("{user}:{realm}:{pass}"));
+    let ha2 = alg.hex(&format!("MESSAGE:{uri}"));
+    let resp = alg.hex(&format!("{ha1}:{nonce}:00000001:c2:auth:{ha2}"));
+    let auth = format!(
+        "Proxy-Authorization: Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
+         response=\"{resp}\", algorithm={}, qop=auth, nc=00000001, cnonce=\"c2\"\r\n",
+        alg.name()
+    );
+    let second = send(2, &auth);
+    (first, second)
+}
+
+#[test]
+fn sha256_also_works_for_proxy_authentication() {
+    let pbx = start();
+    // authorised, then routed: nobody registered as 1002, so 404 (not 407)
+    let (first, second) = message_with_proxy_auth(&pbx, "1009", "pass1009", "1002", Alg::Sha256);
+    assert_eq!(first.status, 407, "{}", first.raw);
+    assert!(
+        first.raw.contains("Proxy-Authenticate: Digest") && first.raw.contains("algorithm=SHA-256")
+    );
+    assert_eq!(second.status, 404, "{}", second.raw);
+
+    let (first, second) = message_with_proxy_auth(&pbx, "1010", "pass1010", "1002", Alg::Md5);
+    assert_eq!(
+        first.raw.matches("Proxy-Authenticate: ").count(),
+        2,
+        "{}",
+        first.raw
+    );
+    assert_eq!(second.status, 404, "{}", second.raw);
+
+    let (_, refused) = message_with_proxy_auth(&pbx, "1009", "pass1009", "1002", Alg::Md5);
+    assert_eq!(
+        refused.status, 407,
+        "an MD5 answer from 1009 is challenged again"
+    );
+}
