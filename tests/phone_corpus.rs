@@ -4,6 +4,10 @@
 //! rules (`GB`, `US;out=9`, `DE;intl=plus`), since a national number only
 //! means something in the reader's own country.
 //!
+//! Positive rows also give the number's E.164 form, so that detectors without
+//! dialling rules (libphonenumber-js in the bench) can be scored on the same
+//! rows.
+//!
 //! A positive counts as found when a match dials the expected string; any
 //! other match (in a negative, or an unexpected one in a positive) is a false
 //! positive.
@@ -66,7 +70,8 @@ fn rules(spec: &str) -> DialRules {
 
 #[derive(Default)]
 struct Expected {
-    dials: Vec<(usize, String, String, String)>,
+    /// Line, matched text, dial string, extension, E.164.
+    dials: Vec<(usize, String, String, String, String)>,
 }
 
 #[test]
@@ -80,27 +85,28 @@ fn corpus_precision_and_recall() {
             "positive.tsv:{line}: needs rules, snippet, text, dial"
         );
         let ext = cols.get(4).cloned().unwrap_or_default();
+        let e164 = cols.get(5).cloned().unwrap_or_default();
         snippets
             .entry((cols[0].clone(), cols[1].clone()))
             .or_default()
             .dials
-            .push((line, cols[2].clone(), cols[3].clone(), ext));
+            .push((line, cols[2].clone(), cols[3].clone(), ext, e164));
         positives += 1;
     }
 
     let (mut found, mut false_pos, mut inexact) = (0usize, 0usize, 0usize);
     for ((spec, snippet), expected) in &snippets {
         let matches = find_numbers(snippet, &rules(spec));
-        for (line, text, dial, ext) in &expected.dials {
+        for (line, text, dial, ext, e164) in &expected.dials {
             match matches.iter().find(|m| &m.dial == dial) {
                 Some(m) => {
                     found += 1;
                     let want_ext = (!ext.is_empty()).then_some(ext.as_str());
-                    if &m.text != text || m.extension.as_deref() != want_ext {
+                    if &m.text != text || m.extension.as_deref() != want_ext || &m.e164 != e164 {
                         inexact += 1;
                         println!(
-                            "inexact  positive.tsv:{line}: {snippet:?} → {:?} ext {:?}",
-                            m.text, m.extension
+                            "inexact  positive.tsv:{line}: {snippet:?} → {:?} ext {:?} {}",
+                            m.text, m.extension, m.e164
                         );
                     }
                 }
@@ -114,7 +120,11 @@ fn corpus_precision_and_recall() {
             }
         }
         for m in &matches {
-            if !expected.dials.iter().any(|(_, _, dial, _)| dial == &m.dial) {
+            if !expected
+                .dials
+                .iter()
+                .any(|(_, _, dial, _, _)| dial == &m.dial)
+            {
                 false_pos += 1;
                 println!("extra    [{spec}] {snippet:?}: {:?} → {}", m.text, m.dial);
             }
@@ -151,7 +161,7 @@ fn corpus_precision_and_recall() {
         println!("  trap {trap:<11} {n:>3} snippets, {hit} with a match");
     }
     println!(
-        "found {found}, missed {}, false positives {false_pos}, inexact text/extension {inexact}",
+        "found {found}, missed {}, false positives {false_pos}, inexact text/extension/E.164 {inexact}",
         positives - found
     );
     println!("precision {precision:.4}  recall {recall:.4}");

@@ -182,9 +182,27 @@ GENERIC_CONTEXTS = CONTEXTS["US"] + CONTEXTS["GB"] + CONTEXTS["DE"][:4]
 positives = []
 
 
+def e164(spec, dial):
+    """The E.164 form of an expected dial string, for comparing other
+    detectors (libphonenumber-js) that do not know the dialling rules."""
+    user, *rules = spec.split(";")
+    out = next((r[4:] for r in rules if r.startswith("out=")), "")
+    if dial.startswith("+"):
+        return dial
+    assert dial.startswith(out), (spec, dial)
+    d = dial[len(out):]
+    prefix = INTL.get(user, "00")
+    if d.startswith(prefix):
+        return "+" + d[len(prefix):]
+    if user in ("US", "CA"):
+        return "+1" + d
+    nsn = d[1:] if d.startswith("0") else d
+    return "+" + CC[user] + nsn
+
+
 def add_pos(user, snippet, text, expected, ext="", rules=""):
     spec = user + (";" + rules if rules else "")
-    positives.append((spec, snippet, text, expected, ext))
+    positives.append((spec, snippet, text, expected, ext, e164(spec, expected)))
 
 
 for home, cc, nsn, nat, intl in NUMBERS:
@@ -667,7 +685,7 @@ for user, s in [
     add_neg(user, s, "blind")
 
 with open("positive.tsv", "w", encoding="utf-8") as f:
-    f.write("# rules\tsnippet\texpected text\texpected dial\texpected extension\n")
+    f.write("# rules\tsnippet\texpected text\texpected dial\texpected extension\texpected E.164\n")
     for row in positives:
         f.write("\t".join(esc(x) for x in row) + "\n")
 with open("negative.tsv", "w", encoding="utf-8") as f:
