@@ -141,7 +141,7 @@ fn registered(p: &Phone) -> bool {
 fn register(pbx: &Pbx, user: &str, clock: &Clock) -> Phone {
     let mut phone = Phone::connect(pbx, user, &format!("pass{user}"), clock);
     phone.ua.register(clock.now());
-    run_until(&mut [&mut phone], clock, |p| registered(&p[0]));
+    run_until(&mut [&mut phone], clock, |p| registered(p[0]));
     phone
 }
 
@@ -315,7 +315,7 @@ fn cancel_and_busy_through_kamailio() {
     // Caller gives up while it rings: CANCEL hop by hop, 487 back.
     let call = alice.ua.call(clock.now(), "1004", OFFER).expect("call");
     run_until(&mut [&mut alice, &mut bob], &clock, |p| {
-        incoming_call(&p[1]).is_some()
+        incoming_call(p[1]).is_some()
     });
     let ringing = incoming_call(&bob).expect("ringing");
     run_until(&mut [&mut alice, &mut bob], &clock, |p| {
@@ -325,7 +325,7 @@ fn cancel_and_busy_through_kamailio() {
     });
     alice.ua.hangup(clock.now(), call).expect("cancel");
     run_until(&mut [&mut alice, &mut bob], &clock, |p| {
-        ended(&p[1], ringing).is_some() && p[0].ua.calls().count() == 0
+        ended(p[1], ringing).is_some() && p[0].ua.calls().count() == 0
     });
     assert_eq!(ended(&bob, ringing), Some(EndReason::Cancelled));
     assert_eq!(ended(&alice, call), Some(EndReason::LocalHangup));
@@ -333,12 +333,12 @@ fn cancel_and_busy_through_kamailio() {
     // Callee busy: 486 relayed, ACKed hop by hop.
     let call = alice.ua.call(clock.now(), "1004", OFFER).expect("call");
     run_until(&mut [&mut alice, &mut bob], &clock, |p| {
-        incoming_call(&p[1]).is_some_and(|c| c != ringing)
+        incoming_call(p[1]).is_some_and(|c| c != ringing)
     });
     let second = incoming_call(&bob).expect("ringing again");
     bob.ua.reject(clock.now(), second, 486).expect("busy");
     run_until(&mut [&mut alice, &mut bob], &clock, |p| {
-        ended(&p[0], call).is_some()
+        ended(p[0], call).is_some()
     });
     assert!(matches!(
         ended(&alice, call),
@@ -360,7 +360,7 @@ fn blind_transfer_through_kamailio() {
 
     let ab = a.ua.call(clock.now(), "1007", OFFER).expect("call");
     run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
-        incoming_call(&p[1]).is_some()
+        incoming_call(p[1]).is_some()
     });
     let ba = incoming_call(&b).expect("b rings");
     b.ua.answer(clock.now(), ba, OFFER).expect("answer");
@@ -391,12 +391,12 @@ fn blind_transfer_through_kamailio() {
         b.ua.accept_transfer(clock.now(), call, &target, replaces.as_ref(), OFFER)
             .expect("B calls C");
     run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
-        incoming_call(&p[2]).is_some()
+        incoming_call(p[2]).is_some()
     });
     let cb = incoming_call(&c).expect("c rings");
     c.ua.answer(clock.now(), cb, OFFER).expect("C answers");
     run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
-        ended(&p[0], ab).is_some() && ended(&p[1], ba).is_some()
+        ended(p[0], ab).is_some() && ended(p[1], ba).is_some()
     });
     assert_eq!(ended(&a, ab), Some(EndReason::Transferred));
     assert!(a.events.iter().any(|e| matches!(
@@ -496,13 +496,13 @@ fn attended_transfer_through_kamailio_replaces_the_consultation_call() {
     // A talks to B, puts B on hold, consults C.
     let ab = a.ua.call(clock.now(), "1007", OFFER).expect("call B");
     run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
-        incoming_call(&p[1]).is_some()
+        incoming_call(p[1]).is_some()
     });
     let ba = incoming_call(&b).expect("b rings");
     b.ua.answer(clock.now(), ba, OFFER).expect("answer");
     let ac = a.ua.call(clock.now(), "1008", OFFER).expect("call C");
     run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
-        incoming_call(&p[2]).is_some()
+        incoming_call(p[2]).is_some()
     });
     let ca = incoming_call(&c).expect("c rings");
     c.ua.answer(clock.now(), ca, OFFER).expect("answer");
@@ -552,7 +552,7 @@ fn attended_transfer_through_kamailio_replaces_the_consultation_call() {
     )
     .expect("answer");
     run_until(&mut [&mut a, &mut b, &mut c], &clock, |p| {
-        ended(&p[0], ab).is_some() && ended(&p[0], ac).is_some() && ended(&p[2], ca).is_some()
+        ended(p[0], ab).is_some() && ended(p[0], ac).is_some() && ended(p[2], ca).is_some()
     });
     assert_eq!(ended(&c, ca), Some(EndReason::Replaced));
     assert_eq!(ended(&a, ab), Some(EndReason::Transferred));
