@@ -117,6 +117,12 @@ impl Registration {
 
     /// The user asks to be registered (again): clears a halt.
     pub fn register(&mut self, now: Instant, ctx: Context<'_>) -> Option<Outgoing> {
+        // Asked again while a REGISTER is already on its way (the glue calls
+        // register() after every connect): one is enough.
+        let registering = self.in_flight.is_some_and(|f| f.expires > 0);
+        if self.wanted && !self.halted && registering && ctx.connected {
+            return None;
+        }
         self.wanted = true;
         self.halted = false;
         self.failures = 0;
@@ -886,6 +892,19 @@ mod tests {
             events(&mut ua),
             vec![Event::RegistrationChanged(RegistrationState::Registering)]
         );
+    }
+
+    #[test]
+    fn register_twice_while_one_is_in_flight_sends_one_register() {
+        let t0 = at_secs(0);
+        let mut ua = connected_ua(t0);
+        ua.register(t0);
+        ua.register(t0);
+        let registers = sent_requests(&mut ua)
+            .into_iter()
+            .filter(|r| r.method == Method::Register)
+            .count();
+        assert_eq!(registers, 1);
     }
 
     #[test]
