@@ -84,6 +84,7 @@ pub mod backoff;
 pub mod protocol;
 pub mod supervisor;
 pub mod auth;
+pub mod c2c;
 pub mod call;
 pub mod dialog;
 pub mod engine;

@@ -14,6 +14,8 @@ use thiserror::Error;
 
 use crate::account::{Account, AccountError};
 
+pub mod c2c;
+
 pub const PROTOCOL_VERSION: u64 = 1;
 
 /// Name of the `chrome.runtime.connect` port over which the worker pushes a

@@ -1,0 +1,232 @@
+//! Click-to-call messages: the content script asks the worker to find
+//! numbers in page text and to place a confirmed call; the popup reads and
+//! changes where click-to-call is on.
+//!
+//! Same envelope as every other message (`{"v":1,"type":...}`), decoded by
+//! the same rules, in their own enums so that the worker can route them to
+//! its click-to-call module before the general [`Request`](super::Request)
+//! handler. Errors are answered with the general
+//! [`Reply::Error`](super::Reply::Error).
+//!
+//! Who may send what (the worker checks `sender`):
+//! - `detect`, `get_site` (without `url`), `resolve_dial`: anyone in the
+//!   extension; a content script sees only its own page.
+//! - `call_number`: a content script only (`sender.tab` set, sender URL not
+//!   an extension page), on a site where click-to-call is active. It is sent
+//!   after a trusted click and the confirmation (or the site's
+//!   skip-confirmation choice), and goes down the popup's `dial` path.
+//! - `get_site` with `url`, `set_site`, `get_c2c_settings`,
+//!   `set_c2c_settings`: the extension's own pages only.
+
+use serde::{Deserialize, Serialize};
+
+use super::{decode, encode, Message, ProtocolError};
+use crate::c2c::{C2cSettings, SiteState};
+use crate::phone::PhoneMatch;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum C2cRequest {
+    /// Text nodes of a page, at most [`MAX_DETECT_TEXTS`](crate::c2c::MAX_DETECT_TEXTS)
+    /// of them and [`MAX_DETECT_UTF16`](crate::c2c::MAX_DETECT_UTF16) code
+    /// units in all. → [`C2cReply::Matches`], one list per text, offsets in
+    /// UTF-16 code units of that text.
+    Detect { texts: Vec<String> },
+    /// Click-to-call on the sender's page, or (popup) on the page at `url`.
+    /// → [`C2cReply::Site`].
+    GetSite {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    /// The popup's per-site toggles for the page at `url`; absent fields
+    /// are left as they are. → [`C2cReply::Site`].
+    SetSite {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        enabled: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skip_confirmation: Option<bool>,
+    },
+    /// → [`C2cReply::C2cSettings`].
+    GetC2cSettings,
+    /// The global switch and the exclusion list (and the per-site table).
+    /// → [`C2cReply::C2cSettings`] or `error` `invalid_settings`.
+    SetC2cSettings { settings: C2cSettings },
+    /// What the confirmation shows for a `tel:`/`callto:`/`sip:` link or a
+    /// piece of text. → [`C2cReply::Resolved`] or `error` `invalid_number`.
+    ResolveDial { text: String },
+    /// Call `number` (a link, a match's text): the worker normalises it again
+    /// with the user's dial rules and dials the result. → the `dial` reply
+    /// (`call`, or `error`).
+    CallNumber { number: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum C2cReply {
+    Matches {
+        matches: Vec<Vec<PhoneMatch>>,
+    },
+    Site {
+        site: SiteState,
+    },
+    C2cSettings {
+        settings: C2cSettings,
+    },
+    Resolved {
+        dial: String,
+        extension: Option<String>,
+    },
+}
+
+/// Sent by the worker to every tab (`chrome.tabs.sendMessage`) when the
+/// settings changed: each content script asks `get_site` again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TabMessage {
+    SiteChanged,
+}
+
+impl Message for C2cRequest {
+    const TYPES: &'static [&'static str] = &[
+        "detect",
+        "get_site",
+        "set_site",
+        "get_c2c_settings",
+        "set_c2c_settings",
+        "resolve_dial",
+        "call_number",
+    ];
+}
+impl Message for C2cReply {
+    const TYPES: &'static [&'static str] = &["matches", "site", "c2c_settings", "resolved"];
+}
+impl Message for TabMessage {
+    const TYPES: &'static [&'static str] = &["site_changed"];
+}
+
+/// Who may send a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Content scripts and the extension's pages.
+    Anyone,
+    /// The extension's own pages only.
+    ExtensionPages,
+    /// A content script only: the call it asks for follows a click on a page.
+    ContentScript,
+}
+
+impl C2cRequest {
+    /// Decodes a click-to-call request; [`ProtocolError::UnknownType`] for
+    /// any other message, which then belongs to the general handler.
+    pub fn decode(text: &str) -> Result<C2cRequest, ProtocolError> {
+        decode(text)
+    }
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+
+    pub fn audience(&self) -> Audience {
+        match self {
+            C2cRequest::Detect { .. } | C2cRequest::ResolveDial { .. } => Audience::Anyone,
+            C2cRequest::GetSite { url: None } => Audience::Anyone,
+            C2cRequest::GetSite { url: Some(_) }
+            | C2cRequest::SetSite { .. }
+            | C2cRequest::GetC2cSettings
+            | C2cRequest::SetC2cSettings { .. } => Audience::ExtensionPages,
+            C2cRequest::CallNumber { .. } => Audience::ContentScript,
+        }
+    }
+}
+
+impl C2cReply {
+    pub fn decode(text: &str) -> Result<C2cReply, ProtocolError> {
+        decode(text)
+    }
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+impl TabMessage {
+    pub fn decode(text: &str) -> Result<TabMessage, ProtocolError> {
+        decode(text)
+    }
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phone::{find_numbers, DialRules};
+
+    #[test]
+    fn detect_round_trips_with_utf16_offsets() {
+        let request =
+            C2cRequest::decode(r#"{"v":1,"type":"detect","texts":["Call 电话 (415) 555-0132"]}"#)
+                .unwrap();
+        let C2cRequest::Detect { texts } = &request else {
+            panic!("{request:?}")
+        };
+        let matches = vec![find_numbers(&texts[0], &DialRules::default())];
+        assert_eq!(matches[0][0].start_utf16, 8);
+        let reply = C2cReply::Matches { matches };
+        let text = reply.encode();
+        assert!(text.contains(r#""dial":"4155550132""#), "{text}");
+        assert!(text.contains(r#""start_utf16":8"#), "{text}");
+        assert_eq!(C2cReply::decode(&text), Ok(reply));
+        assert_eq!(request.audience(), Audience::Anyone);
+    }
+
+    #[test]
+    fn who_may_send_what() {
+        let site = |json: &str| C2cRequest::decode(json).unwrap().audience();
+        assert_eq!(site(r#"{"v":1,"type":"get_site"}"#), Audience::Anyone);
+        assert_eq!(
+            site(r#"{"v":1,"type":"get_site","url":"https://a.test/"}"#),
+            Audience::ExtensionPages
+        );
+        assert_eq!(
+            site(r#"{"v":1,"type":"set_site","url":"https://a.test/","enabled":false}"#),
+            Audience::ExtensionPages
+        );
+        assert_eq!(
+            site(r#"{"v":1,"type":"get_c2c_settings"}"#),
+            Audience::ExtensionPages
+        );
+        assert_eq!(
+            site(r#"{"v":1,"type":"set_c2c_settings","settings":{"enabled":false}}"#),
+            Audience::ExtensionPages
+        );
+        assert_eq!(
+            site(r#"{"v":1,"type":"call_number","number":"tel:+14155550132"}"#),
+            Audience::ContentScript
+        );
+        assert_eq!(
+            site(r#"{"v":1,"type":"resolve_dial","text":"sip:1003@pbx.test"}"#),
+            Audience::Anyone
+        );
+    }
+
+    #[test]
+    fn other_messages_are_left_to_the_general_handler() {
+        assert_eq!(
+            C2cRequest::decode(r#"{"v":1,"type":"get_snapshot"}"#),
+            Err(ProtocolError::UnknownType("get_snapshot".into()))
+        );
+        assert!(matches!(
+            C2cRequest::decode(r#"{"v":1,"type":"detect","texts":"x"}"#),
+            Err(ProtocolError::Malformed(_))
+        ));
+        assert!(matches!(
+            C2cRequest::decode(r#"{"v":1,"type":"call_number"}"#),
+            Err(ProtocolError::Malformed(_))
+        ));
+        assert_eq!(
+            TabMessage::SiteChanged.encode(),
+            r#"{"type":"site_changed","v":1}"#
+        );
+    }
+}
