@@ -87,10 +87,13 @@ pub enum RegState {
     Registered,
     /// The server rejected the credentials; no retry until the account changes.
     AuthFailed,
-    /// No WebSocket connection (refused, timed out, dropped, or an untrusted
-    /// certificate: Chrome reports all of them to the page and to
-    /// `chrome.webRequest` as the same failure); retrying with backoff.
+    /// No WebSocket connection (refused, timed out, dropped); retrying with
+    /// backoff.
     Unreachable,
+    /// The `wss://` server's certificate is not trusted (a probe of its https
+    /// origin failed with a certificate error); retrying with backoff, which
+    /// succeeds once the user accepted or fixed the certificate.
+    TlsError,
     /// The server answered REGISTER with another final error (`status_code`).
     Rejected,
 }
@@ -104,6 +107,7 @@ impl RegState {
             RegState::Registered => "registered",
             RegState::AuthFailed => "auth_failed",
             RegState::Unreachable => "unreachable",
+            RegState::TlsError => "tls_error",
             RegState::Rejected => "rejected",
         }
     }
@@ -116,6 +120,7 @@ impl RegState {
             RegState::Registered => "stateRegistered",
             RegState::AuthFailed => "stateAuthFailed",
             RegState::Unreachable => "stateUnreachable",
+            RegState::TlsError => "stateTlsError",
             RegState::Rejected => "stateRejected",
         }
     }
@@ -126,6 +131,7 @@ impl RegState {
             RegState::Unregistered => Some("hintUnregistered"),
             RegState::AuthFailed => Some("hintAuthFailed"),
             RegState::Unreachable => Some("hintUnreachable"),
+            RegState::TlsError => Some("hintTlsError"),
             RegState::Rejected => Some("hintRejected"),
             RegState::Registering | RegState::Registered => None,
         }
@@ -335,6 +341,7 @@ mod tests {
             RegState::Registered,
             RegState::AuthFailed,
             RegState::Unreachable,
+            RegState::TlsError,
             RegState::Rejected,
         ]
         .iter()
@@ -354,6 +361,7 @@ mod tests {
                 "\"registered\"",
                 "\"auth_failed\"",
                 "\"unreachable\"",
+                "\"tls_error\"",
                 "\"rejected\""
             ]
         );

@@ -35,6 +35,12 @@ pub enum Action {
     Send { generation: u64, text: String },
     /// Close the socket of `generation`; its later events are not needed.
     Close { generation: u64 },
+    /// A `wss://` socket of `generation` failed before it opened. Chrome
+    /// reports an untrusted certificate exactly like a refused port, but a
+    /// `fetch` of `url` (the same host and port over https) shows the network
+    /// error to `chrome.webRequest.onErrorOccurred`: the glue fetches it and
+    /// reports what it saw with [`Supervisor::handle_probe`].
+    ProbeTls { generation: u64, url: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,8 +194,34 @@ impl Supervisor {
         if self.socket.generation() != Some(generation) {
             return;
         }
+        let never_opened = matches!(self.socket, Socket::Connecting { .. });
         self.socket = Socket::Idle;
         self.connection_lost(now);
+        if never_opened {
+            let probe = self.account.as_ref().and_then(|a| a.server.certificate_check_url());
+            if let Some(url) = probe {
+                self.actions.push_back(Action::ProbeTls { generation, url });
+            }
+        }
+    }
+
+    /// What the glue saw when it probed the https origin of a failed `wss://`
+    /// server: the `net::ERR_…` string chrome.webRequest reported, or `None`
+    /// when the probe got an answer (TLS works: the WebSocket failed for
+    /// another reason). A late answer about an older socket still counts as
+    /// long as nothing better is known: the certificate does not change
+    /// between two attempts.
+    pub fn handle_probe(&mut self, now: Instant, generation: u64, net_error: Option<&str>) {
+        if generation > self.generation {
+            return;
+        }
+        let certificate = net_error.is_some_and(is_certificate_error);
+        match self.state {
+            RegState::Unreachable if certificate => self.state = RegState::TlsError,
+            RegState::TlsError if !certificate => self.state = RegState::Unreachable,
+            _ => {}
+        }
+        self.drive(now);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -287,7 +319,9 @@ impl Supervisor {
         if self.stopped || self.ua.is_none() {
             return;
         }
-        if self.state != RegState::Rejected {
+        // A certificate problem stays shown across retries until a probe
+        // says otherwise: each retry fails the same way.
+        if !matches!(self.state, RegState::Rejected | RegState::TlsError) {
             self.state = RegState::Unreachable;
         }
         if self.retry_at.is_none() && self.socket == Socket::Idle {
@@ -367,6 +401,18 @@ impl Supervisor {
         }
         self.after_failure(now);
     }
+}
+
+/// Chrome's net error names for a failed TLS handshake or an untrusted,
+/// expired, revoked or mismatched certificate (net/base/net_error_list.h).
+fn is_certificate_error(net_error: &str) -> bool {
+    let name = net_error.strip_prefix("net::").unwrap_or(net_error);
+    name.starts_with("ERR_CERT_")
+        || name.starts_with("ERR_SSL_")
+        || matches!(
+            name,
+            "ERR_BAD_SSL_CLIENT_AUTH_CERT" | "ERR_CERTIFICATE_TRANSPARENCY_REQUIRED"
+        )
 }
 
 #[cfg(test)]
@@ -651,5 +697,78 @@ mod tests {
                 ..Snapshot::unregistered()
             }
         );
+    }
+    fn secure_account() -> ValidAccount {
+        Account {
+            server: "wss://pbx.example.com:8443".into(),
+            ..account("pass1001").to_account()
+        }
+        .validate()
+        .unwrap()
+    }
+
+    /// wss connect fails → probe https://host:port/ → net::ERR_CERT_* → tls_error,
+    /// kept across retries until a probe gets through.
+    #[test]
+    fn a_failed_wss_connect_is_probed_and_a_certificate_error_is_shown() {
+        let mut s = Supervisor::new("urn:uuid:x".into(), 1);
+        s.set_account(t(0), Some(secure_account()));
+        let g1 = opened(&actions(&mut s)).unwrap();
+        s.handle_closed(t(50), g1);
+        let probe = actions(&mut s);
+        assert!(probe.contains(&Action::ProbeTls {
+            generation: g1,
+            url: "https://pbx.example.com:8443/".into()
+        }));
+        assert_eq!(s.snapshot().state, RegState::Unreachable);
+
+        s.handle_probe(t(80), g1, Some("net::ERR_CERT_AUTHORITY_INVALID"));
+        assert_eq!(s.snapshot().state, RegState::TlsError);
+
+        // The retry fails the same way: no flicker back to "unreachable".
+        s.revive(t(100));
+        let g2 = opened(&actions(&mut s)).unwrap();
+        s.handle_closed(t(150), g2);
+        assert_eq!(s.snapshot().state, RegState::TlsError);
+
+        // The user accepted the certificate; the server is now just down.
+        s.handle_probe(t(200), g2, Some("net::ERR_CONNECTION_REFUSED"));
+        assert_eq!(s.snapshot().state, RegState::Unreachable);
+    }
+
+    #[test]
+    fn a_probe_that_gets_an_answer_means_tls_is_fine() {
+        let mut s = Supervisor::new("urn:uuid:x".into(), 1);
+        s.set_account(t(0), Some(secure_account()));
+        let g1 = opened(&actions(&mut s)).unwrap();
+        s.handle_closed(t(50), g1);
+        s.handle_probe(t(80), g1, None);
+        assert_eq!(s.snapshot().state, RegState::Unreachable);
+    }
+
+    #[test]
+    fn plain_ws_and_dropped_open_sockets_are_not_probed() {
+        let mut s = Supervisor::new("urn:uuid:x".into(), 1);
+        s.set_account(t(0), Some(account("pass1001")));
+        let g1 = opened(&actions(&mut s)).unwrap();
+        s.handle_closed(t(50), g1);
+        assert!(!actions(&mut s).iter().any(|a| matches!(a, Action::ProbeTls { .. })));
+
+        let mut s = Supervisor::new("urn:uuid:x".into(), 1);
+        s.set_account(t(0), Some(secure_account()));
+        let g1 = opened(&actions(&mut s)).unwrap();
+        s.handle_open(t(10), g1);
+        s.handle_closed(t(50), g1);
+        assert!(!actions(&mut s).iter().any(|a| matches!(a, Action::ProbeTls { .. })));
+    }
+
+    #[test]
+    fn certificate_errors_are_told_from_other_network_errors() {
+        assert!(is_certificate_error("net::ERR_CERT_AUTHORITY_INVALID"));
+        assert!(is_certificate_error("net::ERR_CERT_COMMON_NAME_INVALID"));
+        assert!(is_certificate_error("net::ERR_SSL_PROTOCOL_ERROR"));
+        assert!(!is_certificate_error("net::ERR_CONNECTION_REFUSED"));
+        assert!(!is_certificate_error("net::ERR_NAME_NOT_RESOLVED"));
+        assert!(!is_certificate_error(""));
     }
 }

@@ -7,6 +7,7 @@
 //! listeners and calls the exported `on_*` functions.
 
 mod chrome;
+mod tls_probe;
 
 use std::cell::RefCell;
 
@@ -152,6 +153,7 @@ impl Worker {
                         chrome::warn("ringside: SIP message not sent: the WebSocket is gone");
                     }
                 }
+                Action::ProbeTls { generation, url } => tls_probe::start(generation, url),
                 Action::Close { generation } => {
                     if self
                         .conn

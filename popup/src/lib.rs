@@ -122,7 +122,9 @@ fn sentence(snapshot: &Snapshot) -> String {
     let key = snapshot.state.message_key();
     match snapshot.state {
         RegState::Registered => t(key, &[snapshot.aor.as_deref().unwrap_or_default()]),
-        RegState::Unreachable => t(key, &[snapshot.server.as_deref().unwrap_or_default()]),
+        RegState::Unreachable | RegState::TlsError => {
+            t(key, &[snapshot.server.as_deref().unwrap_or_default()])
+        }
         RegState::Rejected => {
             let code = match (snapshot.status_code, &snapshot.reason) {
                 (Some(code), Some(reason)) => format!("{code} {reason}"),
@@ -145,20 +147,21 @@ fn status_view(props: &StatusProps) -> Html {
         };
     };
     let state = snapshot.state.as_str();
-    // Chrome fails a WebSocket on an untrusted certificate exactly as on a
-    // closed port, so for wss:// the hint covers both and links to the page
-    // where the browser does show the certificate.
+    // For wss:// the worker tells a certificate error apart only once its
+    // probe of the https origin came back; until then the "unreachable" hint
+    // covers both. Either way, link to the page where Chrome shows the
+    // certificate.
     let certificate_url = match snapshot.state {
-        RegState::Unreachable => snapshot
+        RegState::Unreachable | RegState::TlsError => snapshot
             .server
             .as_deref()
             .and_then(|s| ServerUrl::parse(s).ok())
             .and_then(|s| s.certificate_check_url()),
         _ => None,
     };
-    let hint = match (&certificate_url, snapshot.state.hint_key()) {
-        (Some(_), _) => Some("hintUnreachableSecure"),
-        (None, hint) => hint,
+    let hint = match (snapshot.state, &certificate_url) {
+        (RegState::Unreachable, Some(_)) => Some("hintUnreachableSecure"),
+        (state, _) => state.hint_key(),
     };
     html! {
         <div class="status" data-state={state}>
