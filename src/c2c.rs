@@ -223,6 +223,22 @@ fn valid_host(host: &str) -> Option<String> {
     ok.then_some(host)
 }
 
+/// What to hand to `dial` (and to [`dial_selection`](crate::phone::dial_selection)
+/// for the confirmation) for a link's `href` or a match's text: a `sip:` or
+/// `sips:` URI's user part; anything else (text, `tel:`, `callto:`) as it is.
+pub fn dial_input(text: &str) -> &str {
+    let text = text.trim();
+    let rest = ["sips:", "sip:"].into_iter().find_map(|scheme| {
+        text.get(..scheme.len())
+            .filter(|p| p.eq_ignore_ascii_case(scheme))
+            .and_then(|_| text.get(scheme.len()..))
+    });
+    match rest {
+        Some(rest) => rest.split(['@', ';', '?']).next().unwrap_or(""),
+        None => text,
+    }
+}
+
 /// Why a `detect` request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum DetectError {
@@ -365,6 +381,15 @@ mod tests {
         assert_eq!(too_many.validate(), Err(SettingsError::TooManySites));
         let stored: C2cSettings = serde_json::from_str(r#"{"excluded":["a.test"]}"#).unwrap();
         assert!(stored.enabled, "missing fields take their defaults");
+    }
+
+    #[test]
+    fn links_give_what_to_dial() {
+        assert_eq!(dial_input(" sip:1003@pbx.test;transport=ws"), "1003");
+        assert_eq!(dial_input("SIPS:+14155550132@x"), "+14155550132");
+        assert_eq!(dial_input("tel:+1-415-555-0132"), "tel:+1-415-555-0132");
+        assert_eq!(dial_input("(415) 555-0132"), "(415) 555-0132");
+        assert_eq!(dial_input("sip:"), "");
     }
 
     #[test]
