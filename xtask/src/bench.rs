@@ -35,9 +35,41 @@ pub fn run() -> Result<()> {
     if let Ok(metric) = &register {
         metrics.push(Metric { name: "register.cold_ms".into(), value: *metric, unit: "ms" });
     }
+    let popup = popup_open(&dist.dir);
+    if let Ok((popup_ms, static_ms)) = &popup {
+        metrics.push(Metric { name: "popup.open_to_interactive_ms".into(), value: *popup_ms, unit: "ms" });
+        metrics.push(Metric { name: "popup.static_page_ms".into(), value: *static_ms, unit: "ms" });
+        metrics.push(Metric { name: "popup.open_to_interactive_ratio".into(), value: popup_ms / static_ms.max(0.1), unit: "x" });
+    }
     let results = write_results(&metrics)?;
     print_table(&results);
-    register.map(|_| ())
+    register.map(|_| ())?;
+    popup.map(|_| ())
+}
+
+/// Medians of opening popup.html until its dial field takes input, and of a
+/// static page of the same size (tests/e2e/bench-popup.mjs).
+fn popup_open(dist_dir: &Path) -> Result<(f64, f64)> {
+    let output = Command::new("node")
+        .current_dir(util::root())
+        .arg("tests/e2e/bench-popup.mjs")
+        .env("RINGSIDE_DIST", dist_dir)
+        .env("RINGSIDE_BENCH_SAMPLES", "21")
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("bench-popup.mjs failed ({})", output.status).into());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let last: Value = serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_default();
+    let samples = |key: &str| -> Vec<f64> {
+        last.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_f64).collect()
+    };
+    println!("popup.open_to_interactive_ms samples: {:?}", samples("popup"));
+    match (median(samples("popup")), median(samples("baseline"))) {
+        (Some(popup), Some(baseline)) => Ok((popup, baseline)),
+        _ => Err("bench-popup.mjs reported no samples".into()),
+    }
 }
 
 /// gzip -9 size of each wasm crate's wasm + glue: what a user downloads and Chrome parses.

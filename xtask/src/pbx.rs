@@ -10,12 +10,14 @@ use serde_json::Value;
 
 use crate::util::{self, Result};
 
-pub const PACKAGE: &str = "ringside-testkit";
 pub const BINARY: &str = "ringside-pbx";
 
 /// Builds the kit's binary (debug: it only starts Kamailio) and returns its path.
 pub fn build() -> Result<PathBuf> {
-    util::run(util::cargo().args(["build", "--package", PACKAGE, "--bin", BINARY]))?;
+    let mut build = util::cargo();
+    build.arg("build");
+    crate::testcmd::select_native_packages(&mut build)?;
+    util::run(build.args(["--bin", BINARY]))?;
     let path = util::target_dir().join("debug").join(BINARY);
     if path.is_file() {
         Ok(path)

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: every test the project has, in one command (what .ci/run runs).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -32,11 +32,13 @@ impl Report {
     fn run(&mut self, name: &str, body: impl FnOnce() -> Result<Counts>) -> bool {
         println!("\n==> {name}");
         let watch = Stopwatch::start();
-        let (outcome, counts) = match body() {
-            Ok(counts) => (Outcome::Passed, counts),
+        let result = body();
+        let counts = util::counts_of(&result);
+        let outcome = match result {
+            Ok(_) => Outcome::Passed,
             Err(error) => {
                 eprintln!("xtask: {name} failed: {error}");
-                (Outcome::Failed(error.to_string()), Counts::default())
+                Outcome::Failed(error.to_string())
             }
         };
         let passed = matches!(outcome, Outcome::Passed);
@@ -57,7 +59,10 @@ impl Report {
             let (mark, detail) = match &step.outcome {
                 Outcome::Passed => ("ok  ", String::new()),
                 Outcome::Failed(error) => {
-                    failed_steps += 1;
+                    // A step that failed without a failing test (a build error) still counts once.
+                    if step.counts.failed == 0 {
+                        failed_steps += 1;
+                    }
                     ("FAIL", format!("  {}", error.lines().next().unwrap_or("")))
                 }
                 Outcome::Skipped(why) => ("skip", format!("  ({why})")),
@@ -71,7 +76,7 @@ impl Report {
         }
         println!("  total {total_secs:.1}s");
         println!("tests: {} passed, {} failed, {} skipped", all.passed, all.failed + failed_steps, all.skipped);
-        failed_steps == 0 && all.failed == 0
+        !self.steps.iter().any(|step| matches!(step.outcome, Outcome::Failed(_)))
     }
 }
 
@@ -121,8 +126,53 @@ pub fn run() -> Result<()> {
     }
 }
 
+/// The workspace's native tests, in two cargo runs that each reuse what is already built:
+/// xtask alone (a workspace-wide run unifies features differently and would rebuild its
+/// heavy bindgen dependencies), and the rest without the wasm-only crates unless they have
+/// native tests (compiling yew and web-sys natively to run nothing costs minutes on CI).
 fn native_tests() -> Result<Counts> {
-    util::run_counting(util::cargo().args(["test", "--workspace"]))
+    let mut rest = util::cargo();
+    // Every test binary runs even after one fails, so one red test hides no others.
+    rest.args(["test", "--no-fail-fast"]);
+    select_native_packages(&mut rest)?;
+    let runs = [util::run_counting(util::cargo().args(["test", "--package", "xtask"])), util::run_counting(&mut rest)];
+    let mut counts = Counts::default();
+    let mut errors = Vec::new();
+    for run in &runs {
+        counts.add(util::counts_of(run));
+        if let Err(error) = run {
+            errors.push(error.to_string());
+        }
+    }
+    if errors.is_empty() {
+        Ok(counts)
+    } else {
+        Err(Box::new(util::Failure { counts, message: errors.join("; ") }))
+    }
+}
+
+/// The package selection of the native test run. Commands that build from the same selection
+/// (the PBX binary) get the same feature set and so reuse its artifacts instead of rebuilding.
+pub fn select_native_packages(command: &mut Command) -> Result<()> {
+    command.args(["--workspace", "--exclude", "xtask"]);
+    for (package, dir) in [("ringside-background", "background"), ("ringside-popup", "popup")] {
+        if !has_native_tests(&util::root().join(dir))? {
+            command.args(["--exclude", package]);
+        }
+    }
+    Ok(())
+}
+
+fn has_native_tests(crate_dir: &Path) -> Result<bool> {
+    for file in util::files_below(crate_dir)? {
+        if file.ends_with(".rs") && !file.starts_with("target/") {
+            let text = std::fs::read_to_string(crate_dir.join(&file))?;
+            if text.contains("#[test]") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Workspace packages with a wasm-bindgen-test dev-dependency: only then is the runner

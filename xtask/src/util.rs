@@ -131,7 +131,30 @@ pub fn run_counting(command: &mut Command) -> Result<Counts> {
     if status.success() {
         Ok(counts)
     } else {
-        Err(format!("`{text}` failed ({status}); {} passed, {} failed", counts.passed, counts.failed).into())
+        Err(Box::new(Failure { counts, message: format!("`{text}` failed ({status})") }))
+    }
+}
+
+/// A test run that failed, with what it counted before failing (for the summary).
+#[derive(Debug)]
+pub struct Failure {
+    pub counts: Counts,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {} passed, {} failed", self.message, self.counts.passed, self.counts.failed)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Counts of a run whether it passed or failed.
+pub fn counts_of(result: &Result<Counts>) -> Counts {
+    match result {
+        Ok(counts) => *counts,
+        Err(error) => error.downcast_ref::<Failure>().map(|f| f.counts).unwrap_or_default(),
     }
 }
 

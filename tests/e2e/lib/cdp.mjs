@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { CHROMIUM_FLAGS, chromiumPath, distDir, sleep, until } from './extension.mjs';
+import { CHROMIUM_FLAGS, LAUNCH_TIMEOUT_MS, chromiumPath, distDir, sleep, until } from './extension.mjs';
 
 export class Cdp {
   #ws;
@@ -99,7 +99,7 @@ export async function launchChromiumDirect() {
     const activePort = await until('DevToolsActivePort', async () => {
       if (browser.exitCode !== null) throw new Error(`chromium exited: ${stderr}`);
       return readFile(path.join(profile, 'DevToolsActivePort'), 'utf8').catch(() => null);
-    }, 15_000);
+    }, LAUNCH_TIMEOUT_MS);
     const [port, wsPath] = activePort.trim().split('\n');
     const cdp = await Cdp.connect(`ws://127.0.0.1:${port}${wsPath}`);
     const { id: extensionId } = await cdp.send('Extensions.loadUnpacked', { path: distDir });

@@ -32,17 +32,22 @@ export const CHROMIUM_FLAGS = [
   '--use-fake-device-for-media-stream',
 ];
 
+// A first start with a fresh profile takes ~1 s on an idle machine but much longer on a
+// loaded 2-core CI box (several browsers start side by side).
+export const LAUNCH_TIMEOUT_MS = 60_000;
+
 export async function launchExtension({ headless = true } = {}) {
   const profile = await mkdtemp(path.join(tmpdir(), 'ringside-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless,
+    timeout: LAUNCH_TIMEOUT_MS,
     // Playwright disables extensions by default; the test is the extension.
     ignoreDefaultArgs: ['--disable-extensions'],
     args: [`--disable-extensions-except=${distDir}`, `--load-extension=${distDir}`, ...CHROMIUM_FLAGS],
   });
   try {
-    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+    const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: LAUNCH_TIMEOUT_MS }));
     const extensionId = new URL(worker.url()).host;
     return {
       context,
@@ -63,7 +68,7 @@ export async function launchExtension({ headless = true } = {}) {
 export async function openPopup(ext) {
   const page = await ext.context.newPage();
   await page.goto(ext.popupUrl);
-  await page.waitForSelector('#reg-state', { timeout: 10_000 });
+  await page.waitForSelector('#reg-state', { timeout: 20_000 });
   return page;
 }
 
