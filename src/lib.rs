@@ -78,6 +78,7 @@
 
 pub mod codec;
 pub mod event;
+pub mod history;
 pub mod sdp;
 pub mod account;
 pub mod backoff;

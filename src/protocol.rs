@@ -13,6 +13,10 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::account::{Account, AccountError};
+use crate::history::HistoryEntry;
+
+pub mod calls;
+use calls::{CallId, CallSettings, CallSettingsError, CallView};
 
 pub mod c2c;
 
@@ -37,6 +41,57 @@ pub enum Request {
     /// Validate, store under `account` and (re)connect with it.
     /// → [`Reply::Snapshot`] or [`Reply::Error`] with `invalid_account`.
     SetAccount { account: Account },
+
+    // Calls (see `calls`). Each answers `ok` (or `call` for `dial`) once the
+    // command was accepted; progress shows in the snapshot.
+    /// Call `number` (normalised with the user's dial rules). → `call`.
+    Dial { number: String },
+    /// Answer an incoming call; the other calls are put on hold, or hung up
+    /// with `end_others` (call waiting's "end and answer").
+    Answer {
+        call: CallId,
+        #[serde(default)]
+        end_others: bool,
+    },
+    /// Refuse an incoming call (603 Decline; `busy`: 486 Busy Here).
+    Decline {
+        call: CallId,
+        #[serde(default)]
+        busy: bool,
+    },
+    Hangup { call: CallId },
+    Hold { call: CallId },
+    Resume { call: CallId },
+    Mute { call: CallId, muted: bool },
+    /// One or more of `0-9 * # A-D`.
+    Dtmf { call: CallId, digits: String },
+    TransferBlind { call: CallId, target: String },
+    /// Complete an attended transfer: `call`'s peer is connected to
+    /// `consult`'s peer (REFER with Replaces), both calls end here.
+    TransferAttended { call: CallId, consult: CallId },
+    /// 302 an incoming call to the configured voicemail target.
+    SendToVoicemail { call: CallId },
+    /// Blind transfer to the configured park number.
+    Park { call: CallId },
+    /// Three-way conference mixed locally: both calls active, each party
+    /// hears the other two.
+    Merge { call: CallId, with: CallId },
+    /// Resume `call` and hold every other call.
+    Swap { call: CallId },
+    /// → `history` (newest first). Also clears the missed-call badge.
+    GetHistory,
+    SetHistoryNote { id: u64, note: String },
+    /// Delete these entries, or every entry with `all`.
+    DeleteHistory {
+        #[serde(default)]
+        ids: Vec<u64>,
+        #[serde(default)]
+        all: bool,
+    },
+    /// → `call_settings`.
+    GetCallSettings,
+    /// Validate and store; → `ok` or `error` with `invalid_settings`.
+    SetCallSettings { settings: CallSettings },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +100,12 @@ pub enum Reply {
     Snapshot { snapshot: Snapshot },
     Account { account: Option<Account> },
     Error { error: ErrorReply },
+    /// A command was accepted.
+    Ok,
+    /// `dial` placed this call.
+    Call { call: CallId },
+    History { entries: Vec<HistoryEntry> },
+    CallSettings { settings: CallSettings },
 }
 
 /// Pushed by the worker over the [`STATE_PORT`] port.
@@ -60,6 +121,9 @@ pub struct ErrorReply {
     /// Present when `code` is `invalid_account`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountError>,
+    /// Present when `code` is `invalid_settings`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<CallSettingsError>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +138,24 @@ pub enum ErrorCode {
     /// A privileged request from outside the extension's own pages (a
     /// content script runs inside a web page the user did not write).
     Forbidden,
+    /// Calls: no call with that id (it may just have ended).
+    NoSuchCall,
+    /// Calls: not possible in the call's state (answer an outgoing call…).
+    InvalidState,
+    /// `dial`/transfer target that cannot be dialled.
+    InvalidNumber,
+    /// Calls need a registered account.
+    NotRegistered,
+    /// [`calls::MAX_CALLS`] calls are up already.
+    TooManyCalls,
+    /// The microphone or WebRTC failed; the call was not placed/answered.
+    MediaFailed,
+    /// `send_to_voicemail`/`park` without a configured target.
+    NotConfigured,
+    /// `set_call_settings` with settings that fail validation.
+    InvalidSettings,
+    /// `set_history_note` on an entry that is gone, or a note too long.
+    NoSuchEntry,
 }
 
 /// What the user sees in the popup; the `data-state` attribute of `#reg-state`.
@@ -157,6 +239,12 @@ pub struct Snapshot {
     /// this worker started: the time from worker start to registered.
     #[serde(default)]
     pub registered_in_ms: Option<f64>,
+    /// Calls in progress (and those that ended in the last few seconds).
+    #[serde(default)]
+    pub calls: Vec<CallView>,
+    /// Missed calls since the history was last opened (the badge number).
+    #[serde(default)]
+    pub missed_calls: u32,
 }
 
 impl Snapshot {
@@ -168,6 +256,8 @@ impl Snapshot {
             status_code: None,
             reason: None,
             registered_in_ms: None,
+            calls: Vec::new(),
+            missed_calls: 0,
         }
     }
 }
@@ -197,10 +287,47 @@ trait Message: Serialize + DeserializeOwned {
 }
 
 impl Message for Request {
-    const TYPES: &'static [&'static str] = &["get_snapshot", "get_account", "set_account"];
+    const TYPES: &'static [&'static str] = &[
+        "get_snapshot",
+        "get_account",
+        "set_account",
+        "login",
+        "logout",
+        "set_status",
+        "get_settings",
+        "set_settings",
+        "dial",
+        "answer",
+        "decline",
+        "hangup",
+        "hold",
+        "resume",
+        "mute",
+        "dtmf",
+        "transfer_blind",
+        "transfer_attended",
+        "send_to_voicemail",
+        "park",
+        "merge",
+        "swap",
+        "get_history",
+        "set_history_note",
+        "delete_history",
+        "get_call_settings",
+        "set_call_settings",
+    ];
 }
 impl Message for Reply {
-    const TYPES: &'static [&'static str] = &["snapshot", "account", "error"];
+    const TYPES: &'static [&'static str] = &[
+        "snapshot",
+        "account",
+        "settings",
+        "error",
+        "ok",
+        "call",
+        "history",
+        "call_settings",
+    ];
 }
 impl Message for Push {
     const TYPES: &'static [&'static str] = &["snapshot"];
@@ -246,10 +373,10 @@ impl Request {
     /// Requests that read or change the credentials: only the extension's own
     /// pages may send them, never a content script.
     pub fn is_privileged(&self) -> bool {
-        match self {
-            Request::GetSnapshot => false,
-            Request::GetAccount | Request::SetAccount { .. } => true,
-        }
+        // Only the state snapshot may be read by content scripts: a web page
+        // must not place, answer or end calls, nor read the call history.
+        // Click-to-call goes through the c2c helper's own confirmed request.
+        !matches!(self, Request::GetSnapshot)
     }
 
     pub fn decode(text: &str) -> Result<Request, ProtocolError> {
@@ -268,10 +395,14 @@ impl Reply {
         encode(self)
     }
     pub fn bad_request() -> Reply {
+        Reply::error(ErrorCode::BadRequest)
+    }
+    pub fn error(code: ErrorCode) -> Reply {
         Reply::Error {
             error: ErrorReply {
-                code: ErrorCode::BadRequest,
+                code,
                 account: None,
+                settings: None,
             },
         }
     }
@@ -326,6 +457,8 @@ mod tests {
             status_code: Some(401),
             reason: Some("Unauthorized".into()),
             registered_in_ms: None,
+            calls: Vec::new(),
+            missed_calls: 0,
         };
         let push = Push::Snapshot {
             snapshot: snapshot.clone(),
@@ -382,6 +515,7 @@ mod tests {
             error: ErrorReply {
                 code: ErrorCode::InvalidAccount,
                 account: Some(AccountError::ServerInsecure),
+                settings: None,
             },
         };
         let text = reply.encode();
@@ -404,7 +538,7 @@ mod tests {
             (r#"{"v":2,"type":"get_snapshot"}"#, UnsupportedVersion(2)),
             (r#"{"v":1}"#, MissingType),
             (r#"{"v":1,"type":7}"#, MissingType),
-            (r#"{"v":1,"type":"dial"}"#, UnknownType("dial".into())),
+            (r#"{"v":1,"type":"redial"}"#, UnknownType("redial".into())),
             (
                 r#"{"v":1,"type":"snapshot"}"#,
                 UnknownType("snapshot".into()),
@@ -443,9 +577,115 @@ mod tests {
             error: ErrorReply {
                 code: ErrorCode::Forbidden,
                 account: None,
+                settings: None,
             },
         };
         assert!(forbidden.encode().contains(r#""code":"forbidden""#));
+    }
+
+    #[test]
+    fn call_commands_have_the_documented_wire_form() {
+        let cases: &[(&str, Request)] = &[
+            (
+                r#"{"v":1,"type":"dial","number":"1002"}"#,
+                Request::Dial {
+                    number: "1002".into(),
+                },
+            ),
+            (
+                r#"{"v":1,"type":"answer","call":4}"#,
+                Request::Answer {
+                    call: 4,
+                    end_others: false,
+                },
+            ),
+            (
+                r#"{"v":1,"type":"decline","call":4,"busy":true}"#,
+                Request::Decline { call: 4, busy: true },
+            ),
+            (r#"{"v":1,"type":"hangup","call":4}"#, Request::Hangup { call: 4 }),
+            (
+                r#"{"v":1,"type":"mute","call":4,"muted":true}"#,
+                Request::Mute {
+                    call: 4,
+                    muted: true,
+                },
+            ),
+            (
+                r#"{"v":1,"type":"dtmf","call":4,"digits":"12#"}"#,
+                Request::Dtmf {
+                    call: 4,
+                    digits: "12#".into(),
+                },
+            ),
+            (
+                r#"{"v":1,"type":"transfer_attended","call":4,"consult":5}"#,
+                Request::TransferAttended { call: 4, consult: 5 },
+            ),
+            (
+                r#"{"v":1,"type":"merge","call":4,"with":5}"#,
+                Request::Merge { call: 4, with: 5 },
+            ),
+            (r#"{"v":1,"type":"get_history"}"#, Request::GetHistory),
+            (
+                r#"{"v":1,"type":"delete_history","all":true}"#,
+                Request::DeleteHistory {
+                    ids: vec![],
+                    all: true,
+                },
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(&Request::decode(text).unwrap(), expected, "{text}");
+            assert_eq!(&Request::decode(&expected.encode()).unwrap(), expected);
+            assert!(expected.is_privileged(), "{text}");
+        }
+        for bad in [
+            r#"{"v":1,"type":"hangup"}"#,
+            r#"{"v":1,"type":"hangup","call":"x"}"#,
+            r#"{"v":1,"type":"hangup","call":-3}"#,
+            r#"{"v":1,"type":"mute","call":1}"#,
+            r#"{"v":1,"type":"dial"}"#,
+        ] {
+            assert!(matches!(Request::decode(bad), Err(ProtocolError::Malformed(_))), "{bad}");
+        }
+        assert_eq!(Reply::Call { call: 7 }.encode(), r#"{"call":7,"type":"call","v":1}"#);
+        assert_eq!(Reply::Ok.encode(), r#"{"type":"ok","v":1}"#);
+        assert_eq!(
+            Reply::error(ErrorCode::NoSuchCall).encode(),
+            r#"{"error":{"code":"no_such_call"},"type":"error","v":1}"#
+        );
+    }
+
+    #[test]
+    fn snapshot_carries_calls() {
+        use calls::{CallDirection, CallPhase};
+        let mut snapshot = Snapshot::unregistered();
+        snapshot.calls.push(CallView {
+            id: 1,
+            direction: CallDirection::Incoming,
+            number: "1002".into(),
+            name: Some("Bob".into()),
+            state: CallPhase::Ringing,
+            muted: false,
+            remote_hold: false,
+            waiting: false,
+            started_at: 1.7e12,
+            answered_at: None,
+            end: None,
+            status_code: None,
+            merged_with: None,
+            transfer_status: None,
+            dtmf_received: String::new(),
+        });
+        snapshot.missed_calls = 2;
+        let text = Push::Snapshot {
+            snapshot: snapshot.clone(),
+        }
+        .encode();
+        assert!(text.contains(r#""state":"ringing""#), "{text}");
+        assert!(text.contains(r#""direction":"incoming""#), "{text}");
+        assert_eq!(Push::decode(&text), Ok(Push::Snapshot { snapshot }));
     }
 
     #[test]

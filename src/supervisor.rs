@@ -8,13 +8,17 @@
 //! generation (a late event of a replaced socket is ignored) and calls
 //! [`Supervisor::handle_timeout`] at [`Supervisor::poll_timeout`].
 
+pub mod calls;
+
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::account::ValidAccount;
 use crate::backoff::Backoff;
 use crate::engine::{EngineError, Event, Transport, UaConfig, UserAgent};
-use crate::protocol::{RegState, Snapshot};
+use crate::protocol::calls::{MediaReply, MediaRequest};
+use crate::protocol::{RegState, Reply, Request, Snapshot};
+use calls::{CallAction, Calls};
 use crate::random::Random;
 use crate::registration::{RegistrationFailure, RegistrationState};
 use crate::time::Instant;
@@ -78,6 +82,7 @@ pub struct Supervisor {
     status: Option<(u16, String)>,
     registered_at: Option<Instant>,
     actions: VecDeque<Action>,
+    calls: Calls,
 }
 
 impl Supervisor {
@@ -99,6 +104,7 @@ impl Supervisor {
             status: None,
             registered_at: None,
             actions: VecDeque::new(),
+            calls: Calls::new(),
         }
     }
 
@@ -224,7 +230,39 @@ impl Supervisor {
         self.drive(now);
     }
 
+    /// The call policy: settings, history, wall clock (see [`Calls`]).
+    pub fn calls_mut(&mut self) -> &mut Calls {
+        &mut self.calls
+    }
+
+    /// A call command or history request from the popup or call window.
+    pub fn call_command(&mut self, now: Instant, request: Request) -> Reply {
+        let registered = self.state == RegState::Registered;
+        let reply = self
+            .calls
+            .command(self.ua.as_mut(), registered, now, request);
+        self.drive(now);
+        reply
+    }
+
+    /// The offscreen document's reply to a [`CallAction::Media`] request.
+    pub fn handle_media_reply(
+        &mut self,
+        now: Instant,
+        request: &MediaRequest,
+        reply: Result<MediaReply, String>,
+    ) {
+        self.calls
+            .handle_media_reply(self.ua.as_mut(), now, request, reply);
+        self.drive(now);
+    }
+
+    pub fn poll_call_action(&mut self) -> Option<CallAction> {
+        self.calls.poll_action()
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.calls.handle_timeout(now);
         if let Socket::Connecting { deadline, .. } = self.socket {
             if deadline <= now {
                 self.close_socket();
@@ -256,6 +294,7 @@ impl Supervisor {
             connect,
             self.retry_at,
             self.ua.as_ref().and_then(UserAgent::poll_timeout),
+            self.calls.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -279,6 +318,8 @@ impl Supervisor {
             }
         }
         snapshot.registered_in_ms = self.registered_at.map(|t| t.as_millis() as f64);
+        snapshot.calls = self.calls.views();
+        snapshot.missed_calls = self.calls.missed();
         snapshot
     }
 
@@ -355,6 +396,7 @@ impl Supervisor {
     }
 
     fn on_event(&mut self, now: Instant, event: Event) {
+        self.calls.on_event(now, &event);
         match event {
             Event::RegistrationChanged(RegistrationState::Registered { .. }) => {
                 self.state = RegState::Registered;

@@ -6,6 +6,7 @@
 //! runtime messages and ports). `extension/background.js` registers the chrome
 //! listeners and calls the exported `on_*` functions.
 
+mod calls;
 mod chrome;
 mod tls_probe;
 
@@ -167,6 +168,9 @@ impl Worker {
                 }
             }
         }
+        while let Some(action) = self.supervisor.poll_call_action() {
+            calls::perform(action);
+        }
         self.arm_timer();
         self.publish();
     }
@@ -318,6 +322,7 @@ pub async fn start() {
             });
         }
     });
+    calls::load().await;
     with_worker(|w| w.input(|s, now| s.set_account(now, account)));
 }
 
@@ -349,10 +354,34 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
             error: ErrorReply {
                 code: ErrorCode::Forbidden,
                 account: None,
+                settings: None,
             },
         };
     }
+    if let Some(reply) = calls::handle(&request).await {
+        return reply;
+    }
     match request {
+        // Answered by calls::handle above.
+        Request::Dial { .. }
+        | Request::Answer { .. }
+        | Request::Decline { .. }
+        | Request::Hangup { .. }
+        | Request::Hold { .. }
+        | Request::Resume { .. }
+        | Request::Mute { .. }
+        | Request::Dtmf { .. }
+        | Request::TransferBlind { .. }
+        | Request::TransferAttended { .. }
+        | Request::SendToVoicemail { .. }
+        | Request::Park { .. }
+        | Request::Merge { .. }
+        | Request::Swap { .. }
+        | Request::GetHistory
+        | Request::SetHistoryNote { .. }
+        | Request::DeleteHistory { .. }
+        | Request::GetCallSettings
+        | Request::SetCallSettings { .. } => Reply::bad_request(),
         Request::GetSnapshot => Reply::Snapshot {
             snapshot: with_worker(|w| w.supervisor.snapshot())
                 .unwrap_or_else(Snapshot::unregistered),
@@ -369,6 +398,7 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
                         error: ErrorReply {
                             code: ErrorCode::InvalidAccount,
                             account: Some(e),
+                            settings: None,
                         },
                     }
                 }
@@ -383,6 +413,7 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
                     error: ErrorReply {
                         code: ErrorCode::StorageFailed,
                         account: None,
+                        settings: None,
                     },
                 };
             }

@@ -244,7 +244,7 @@ fn save_error_key(reply: Result<Reply, chrome::WorkerUnavailable>) -> Option<&'s
             (ErrorCode::StorageFailed, _) => "errStorageFailed",
             _ => "errBadRequest",
         }),
-        Ok(Reply::Account { .. }) => Some("errBadRequest"),
+        Ok(_) => Some("errBadRequest"),
         Err(chrome::WorkerUnavailable) => Some("errWorkerUnavailable"),
     }
 }

@@ -1,0 +1,421 @@
+//! Browser side of calls: carries out the supervisor's [`CallAction`]s —
+//! the offscreen document (created on demand, re-created when gone) that owns
+//! the WebRTC media, notifications, the call window, the badge and the
+//! history in chrome.storage.local — and routes call requests to the
+//! supervisor. The policy itself is `ringside::supervisor::calls`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use js_sys::{Object, Promise, Reflect};
+use ringside::history;
+use ringside::protocol::calls::{CallId, CallSettings, MediaReply, MediaRequest, CALL_SETTINGS_KEY};
+use ringside::protocol::{ErrorCode, ErrorReply, Reply, Request};
+use ringside::supervisor::calls::CallAction;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+
+use crate::{chrome, now, with_worker};
+
+const MISSED_KEY: &str = "missed_calls";
+const OFFSCREEN_URL: &str = "offscreen.html";
+const NOTIFICATION_PREFIX: &str = "ringside-call-";
+const MISSED_PREFIX: &str = "ringside-missed-";
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "offscreen"], js_name = hasDocument)]
+    fn offscreen_has_document() -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "offscreen"], js_name = createDocument)]
+    fn offscreen_create_document(params: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = sendMessage)]
+    fn runtime_send_message(message: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = create)]
+    fn notifications_create(id: &str, options: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "notifications"], js_name = clear)]
+    fn notifications_clear(id: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "windows"], js_name = create)]
+    fn windows_create(options: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "windows"], js_name = remove)]
+    fn windows_remove(id: f64) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeText)]
+    fn action_set_badge_text(details: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor)]
+    fn action_set_badge_background_color(details: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "i18n"], js_name = getMessage)]
+    fn i18n_get_message(name: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = getURL)]
+    fn runtime_get_url(path: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+thread_local! {
+    /// The pending or finished creation of the offscreen document, shared by
+    /// every media request so that only one `createDocument` runs.
+    static OFFSCREEN: RefCell<Option<Promise>> = const { RefCell::new(None) };
+    /// Call windows by call id.
+    static WINDOWS: RefCell<HashMap<CallId, f64>> = RefCell::new(HashMap::new());
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        // Setting a plain property on a fresh object cannot fail.
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+fn text(key: &str, fallback: &str) -> String {
+    i18n_get_message(key)
+        .ok()
+        .and_then(|v| v.as_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
+async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise?).await
+}
+
+fn fire(promise: Result<Promise, JsValue>, what: &'static str) {
+    spawn_local(async move {
+        if let Err(e) = settle(promise).await {
+            chrome::warn(&format!("ringside: {what} failed: {e:?}"));
+        }
+    });
+}
+
+async fn create_offscreen() -> Result<JsValue, JsValue> {
+    let has = settle(offscreen_has_document()).await?;
+    if has.as_bool() != Some(true) {
+        let reasons = js_sys::Array::of2(&"WEB_RTC".into(), &"USER_MEDIA".into());
+        let params = object(&[
+            ("url", OFFSCREEN_URL.into()),
+            ("reasons", reasons.into()),
+            (
+                "justification",
+                "Call audio: microphone capture and WebRTC connections".into(),
+            ),
+        ]);
+        if let Err(e) = settle(offscreen_create_document(&params)).await {
+            // A concurrent creation (another worker instance) won the race.
+            let has = settle(offscreen_has_document()).await?;
+            if has.as_bool() != Some(true) {
+                return Err(e);
+            }
+        }
+    }
+    Ok(JsValue::TRUE)
+}
+
+fn offscreen_ready() -> Promise {
+    OFFSCREEN.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(p) = slot.as_ref() {
+            return p.clone();
+        }
+        let p = future_to_promise(create_offscreen());
+        *slot = Some(p.clone());
+        p
+    })
+}
+
+fn forget_offscreen() {
+    OFFSCREEN.with(|cell| *cell.borrow_mut() = None);
+}
+
+/// Sends one media request; a document that was closed under us is
+/// re-created once.
+async fn media(request: &MediaRequest) -> Result<MediaReply, String> {
+    let message = chrome::from_json(&request.encode());
+    let mut last = String::new();
+    for _ in 0..2 {
+        if let Err(e) = JsFuture::from(offscreen_ready()).await {
+            forget_offscreen();
+            last = format!("cannot create the offscreen document: {e:?}");
+            continue;
+        }
+        match settle(runtime_send_message(&message)).await {
+            Ok(reply) if !reply.is_undefined() => {
+                let text = chrome::to_json(&reply).unwrap_or_default();
+                return MediaReply::decode(&text).map_err(|e| e.to_string());
+            }
+            Ok(_) => last = "no answer from the offscreen document".to_owned(),
+            Err(e) => last = format!("{e:?}"),
+        }
+        forget_offscreen();
+    }
+    Err(last)
+}
+
+/// Carries out the supervisor's call actions (called from `Worker::perform`).
+pub fn perform(action: CallAction) {
+    match action {
+        CallAction::Media(request) => spawn_local(async move {
+            let reply = media(&request).await;
+            if let Err(e) = &reply {
+                chrome::warn(&format!("ringside: media request failed: {e}"));
+            }
+            if matches!(
+                request,
+                MediaRequest::MediaOffer { .. } | MediaRequest::MediaAnswer { .. }
+            ) {
+                with_worker(|w| {
+                    w.supervisor.handle_media_reply(now(), &request, reply);
+                    w.perform();
+                });
+            }
+        }),
+        CallAction::ShowIncoming { call, number, name } => {
+            let title = text("callIncoming", "Incoming call");
+            let message = match name {
+                Some(name) => format!("{name} ({number})"),
+                None => number,
+            };
+            let buttons = js_sys::Array::of2(
+                &object(&[("title", text("callAnswer", "Answer").into())]),
+                &object(&[("title", text("callDecline", "Decline").into())]),
+            );
+            let options = object(&[
+                ("type", "basic".into()),
+                ("iconUrl", "icons/128.png".into()),
+                ("title", title.into()),
+                ("message", message.into()),
+                ("requireInteraction", JsValue::TRUE),
+                ("priority", 2.into()),
+                ("buttons", buttons.into()),
+            ]);
+            fire(
+                notifications_create(&format!("{NOTIFICATION_PREFIX}{call}"), &options),
+                "incoming-call notification",
+            );
+        }
+        CallAction::ClearIncoming { call } => fire(
+            notifications_clear(&format!("{NOTIFICATION_PREFIX}{call}")),
+            "clearing a notification",
+        ),
+        CallAction::ShowMissed { call, number, name } => {
+            let message = match name {
+                Some(name) => format!("{name} ({number})"),
+                None => number,
+            };
+            let options = object(&[
+                ("type", "basic".into()),
+                ("iconUrl", "icons/128.png".into()),
+                ("title", text("callMissed", "Missed call").into()),
+                ("message", message.into()),
+            ]);
+            fire(
+                notifications_create(&format!("{MISSED_PREFIX}{call}"), &options),
+                "missed-call notification",
+            );
+        }
+        CallAction::OpenCallWindow { call } => open_call_window(call),
+        CallAction::CloseCallWindow { call } => {
+            if let Some(id) = WINDOWS.with(|w| w.borrow_mut().remove(&call)) {
+                fire(windows_remove(id), "closing the call window");
+            }
+        }
+        CallAction::Badge { count } => {
+            let text = if count == 0 {
+                String::new()
+            } else {
+                count.min(99).to_string()
+            };
+            fire(
+                action_set_badge_text(&object(&[("text", text.into())])),
+                "badge",
+            );
+            fire(
+                action_set_badge_background_color(&object(&[("color", "#d93025".into())])),
+                "badge colour",
+            );
+            spawn_local(async move {
+                let _ = chrome::storage_set(MISSED_KEY, &JsValue::from(count)).await;
+            });
+        }
+        CallAction::SaveHistory { json } => spawn_local(async move {
+            if let Err(e) = chrome::storage_set(history::STORAGE_KEY, &chrome::from_json(&json)).await
+            {
+                chrome::warn(&format!("ringside: cannot store the call history: {e:?}"));
+            }
+        }),
+    }
+}
+
+fn open_call_window(call: CallId) {
+    if WINDOWS.with(|w| w.borrow().contains_key(&call)) {
+        return;
+    }
+    let options = object(&[
+        ("url", format!("call.html?call={call}").into()),
+        ("type", "popup".into()),
+        ("width", 360.into()),
+        ("height", 520.into()),
+        ("focused", JsValue::TRUE),
+    ]);
+    spawn_local(async move {
+        match settle(windows_create(&options)).await {
+            Ok(window) => {
+                if let Some(id) = Reflect::get(&window, &"id".into())
+                    .ok()
+                    .and_then(|v| v.as_f64())
+                {
+                    WINDOWS.with(|w| w.borrow_mut().insert(call, id));
+                }
+            }
+            Err(e) => chrome::warn(&format!("ringside: cannot open the call window: {e:?}")),
+        }
+    });
+}
+
+/// Loads the call settings, the history and the badge count (worker start).
+pub async fn load() {
+    let stored = chrome::storage_get(&[CALL_SETTINGS_KEY, history::STORAGE_KEY, MISSED_KEY])
+        .await
+        .unwrap_or(JsValue::UNDEFINED);
+    let field = |key: &str| Reflect::get(&stored, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let settings = chrome::to_json(&field(CALL_SETTINGS_KEY))
+        .and_then(|t| serde_json::from_str::<CallSettings>(&t).ok())
+        .filter(|s| s.validate().is_ok())
+        .unwrap_or_default();
+    let history = chrome::to_json(&field(history::STORAGE_KEY));
+    let missed = field(MISSED_KEY).as_f64().unwrap_or(0.0).clamp(0.0, 9999.0) as u32;
+    with_worker(|w| {
+        let calls = w.supervisor.calls_mut();
+        calls.set_wall_offset(date_now() - chrome::now_ms());
+        calls.set_settings(settings);
+        calls.set_missed(missed);
+        if let Some(json) = history {
+            if let Some(e) = calls.load_history(&json) {
+                chrome::warn(&format!("ringside: stored call history unreadable, starting afresh: {e}"));
+            }
+        }
+    });
+}
+
+fn is_call_request(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Dial { .. }
+            | Request::Answer { .. }
+            | Request::Decline { .. }
+            | Request::Hangup { .. }
+            | Request::Hold { .. }
+            | Request::Resume { .. }
+            | Request::Mute { .. }
+            | Request::Dtmf { .. }
+            | Request::TransferBlind { .. }
+            | Request::TransferAttended { .. }
+            | Request::SendToVoicemail { .. }
+            | Request::Park { .. }
+            | Request::Merge { .. }
+            | Request::Swap { .. }
+            | Request::GetHistory
+            | Request::SetHistoryNote { .. }
+            | Request::DeleteHistory { .. }
+    )
+}
+
+/// Answers the call requests; `None` for every other request.
+pub async fn handle(request: &Request) -> Option<Reply> {
+    match request {
+        Request::GetCallSettings => Some(Reply::CallSettings {
+            settings: with_worker(|w| w.supervisor.calls_mut().settings().clone())
+                .unwrap_or_default(),
+        }),
+        Request::SetCallSettings { settings } => Some(set_settings(settings.clone()).await),
+        r if is_call_request(r) => {
+            let request = r.clone();
+            Some(
+                with_worker(|w| {
+                    let reply = w.supervisor.call_command(now(), request);
+                    w.perform();
+                    reply
+                })
+                .unwrap_or_else(|| Reply::error(ErrorCode::NotRegistered)),
+            )
+        }
+        _ => None,
+    }
+}
+
+async fn set_settings(settings: CallSettings) -> Reply {
+    if let Err(e) = settings.validate() {
+        return Reply::Error {
+            error: ErrorReply {
+                code: ErrorCode::InvalidSettings,
+                account: None,
+                settings: Some(e),
+            },
+        };
+    }
+    let value = serde_json::to_string(&settings).map(|t| chrome::from_json(&t));
+    let saved = match value {
+        Ok(v) => chrome::storage_set(CALL_SETTINGS_KEY, &v).await.is_ok(),
+        Err(_) => false,
+    };
+    if !saved {
+        return Reply::error(ErrorCode::StorageFailed);
+    }
+    with_worker(|w| w.supervisor.calls_mut().set_settings(settings));
+    Reply::Ok
+}
+
+fn call_of(id: &str, prefix: &str) -> Option<CallId> {
+    id.strip_prefix(prefix)?.parse().ok()
+}
+
+/// `chrome.notifications.onButtonClicked`: 0 = Answer, 1 = Decline.
+#[wasm_bindgen]
+pub fn on_notification_button(id: String, index: u32) {
+    let Some(call) = call_of(&id, NOTIFICATION_PREFIX) else {
+        return;
+    };
+    let request = if index == 0 {
+        Request::Answer {
+            call,
+            end_others: false,
+        }
+    } else {
+        Request::Decline { call, busy: false }
+    };
+    with_worker(|w| {
+        let reply = w.supervisor.call_command(now(), request);
+        w.perform();
+        if let Reply::Error { error } = reply {
+            chrome::warn(&format!("ringside: notification action refused: {:?}", error.code));
+        }
+    });
+}
+
+/// `chrome.notifications.onClicked`: the body opens the call window (an
+/// incoming call) or the history (a missed call, via the popup page).
+#[wasm_bindgen]
+pub fn on_notification_clicked(id: String) {
+    if let Some(call) = call_of(&id, NOTIFICATION_PREFIX) {
+        WINDOWS.with(|w| w.borrow_mut().remove(&call));
+        open_call_window(call);
+    } else if id.starts_with(MISSED_PREFIX) {
+        let url = runtime_get_url("popup.html")
+            .ok()
+            .and_then(|u| u.as_string())
+            .unwrap_or_default();
+        let options = object(&[
+            ("url", url.into()),
+            ("type", "popup".into()),
+            ("width", 380.into()),
+            ("height", 600.into()),
+        ]);
+        fire(windows_create(&options), "opening the popup");
+        fire(notifications_clear(&id), "clearing a notification");
+    }
+}
+
+/// `chrome.windows.onRemoved`: forget a call window the user closed.
+#[wasm_bindgen]
+pub fn on_window_removed(window: f64) {
+    WINDOWS.with(|w| w.borrow_mut().retain(|_, id| *id != window));
+}

@@ -1,0 +1,889 @@
+//! The worker's call policy, sans-IO: turns the popup's commands and the
+//! engine's call events into engine calls, media requests for the offscreen
+//! document, notifications, the call window, the badge and history entries.
+//!
+//! A call exists here before the engine knows it: an outgoing call needs the
+//! offscreen document's SDP offer before the INVITE can go out, an incoming
+//! one needs its answer SDP before the 200. So calls are keyed by our own
+//! [`CallId`] and mapped to the engine's [`CallHandle`] once there is one.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::call::{CallError, CallHandle, EndReason};
+use crate::engine::{Event, UserAgent};
+use crate::history::{CallResult, History, HistoryEntry, HistoryKind};
+use crate::phone::{normalize_dial, DialRules};
+use crate::protocol::calls::{
+    valid_dtmf, CallDirection, CallEnd, CallId, CallPhase, CallSettings, CallView, MediaReply,
+    MediaRequest, Tone, MAX_CALLS,
+};
+use crate::protocol::{ErrorCode, Reply, Request};
+use crate::time::Instant;
+
+/// How long an ended call stays in the snapshot, so the UI can say why.
+pub const ENDED_LINGER: Duration = Duration::from_secs(5);
+/// DTMF tone length for SIP INFO.
+const DTMF_MS: u32 = 160;
+/// Most calls on hold at once (the issue's limit).
+const MAX_HELD: usize = 6;
+
+/// What the glue must do for calls, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallAction {
+    /// Send to the offscreen document (create it first if it is gone) and
+    /// report its reply with [`Calls::handle_media_reply`] via the supervisor.
+    Media(MediaRequest),
+    /// `chrome.notifications.create("call-<id>")`, requireInteraction, buttons
+    /// Answer / Decline.
+    ShowIncoming {
+        call: CallId,
+        number: String,
+        name: Option<String>,
+    },
+    /// Clear the incoming-call notification of `call`.
+    ClearIncoming { call: CallId },
+    /// Open `call.html?call=<id>` in a small popup window.
+    OpenCallWindow { call: CallId },
+    CloseCallWindow { call: CallId },
+    /// A missed-call notification.
+    ShowMissed {
+        call: CallId,
+        number: String,
+        name: Option<String>,
+    },
+    /// Toolbar badge text (0: none).
+    Badge { count: u32 },
+    /// Persist the history JSON in chrome.storage.local (`history::STORAGE_KEY`).
+    SaveHistory { json: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// Waiting for the offscreen document's SDP.
+    Pending,
+    Ready,
+}
+
+#[derive(Debug, Clone)]
+struct Call {
+    view: CallView,
+    handle: Option<CallHandle>,
+    media: Media,
+    /// Engine target of an outgoing call, kept until the offer arrives.
+    target: String,
+    /// The caller's offer of an incoming call.
+    remote_offer: Option<String>,
+    /// The remote answer was given to the offscreen document already.
+    remote_applied: bool,
+    ended_at: Option<Instant>,
+    /// The engine already knows the call is over (no hangup needed).
+    engine_done: bool,
+}
+
+pub struct Calls {
+    calls: Vec<Call>,
+    next_id: CallId,
+    history: History,
+    missed: u32,
+    settings: CallSettings,
+    rules: DialRules,
+    /// Unix ms at `Instant` zero: history and the UI need wall-clock times.
+    wall_offset_ms: f64,
+    tone: Tone,
+    actions: VecDeque<CallAction>,
+}
+
+/// `"Bob" <sip:1002@host>;tag=x` → ("1002", Some("Bob")).
+pub fn parse_party(name_addr: &str) -> (String, Option<String>) {
+    let text = name_addr.trim();
+    let (name, uri) = match (text.find('<'), text.find('>')) {
+        (Some(open), Some(close)) if open < close => (
+            text.get(..open).unwrap_or("").trim(),
+            text.get(open + 1..close).unwrap_or(""),
+        ),
+        _ => ("", text.split(';').next().unwrap_or("")),
+    };
+    let name = name.trim_matches('"').trim();
+    let name = (!name.is_empty()).then(|| name.replace("\\\"", "\""));
+    let bare = uri
+        .trim()
+        .trim_start_matches("sips:")
+        .trim_start_matches("sip:")
+        .trim_start_matches("tel:");
+    let number = match bare.split_once('@') {
+        Some((user, _)) if !user.is_empty() => user.split(';').next().unwrap_or(user),
+        _ => bare.split(';').next().unwrap_or(bare),
+    };
+    (number.to_owned(), name)
+}
+
+fn end_of(reason: &EndReason) -> (CallEnd, Option<u16>) {
+    match reason {
+        EndReason::LocalHangup => (CallEnd::HungUp, None),
+        EndReason::RemoteHangup => (CallEnd::RemoteHungUp, None),
+        EndReason::Cancelled => (CallEnd::Cancelled, None),
+        EndReason::Rejected { code, .. } if matches!(code, 486 | 600) => {
+            (CallEnd::Busy, Some(*code))
+        }
+        EndReason::Rejected { code, .. } => (CallEnd::Rejected, Some(*code)),
+        EndReason::Declined { code } => (CallEnd::Declined, Some(*code)),
+        EndReason::Redirected { .. } | EndReason::Forwarded { .. } => (CallEnd::Forwarded, None),
+        EndReason::Replaced => (CallEnd::Replaced, None),
+        EndReason::Transferred => (CallEnd::Transferred, None),
+        EndReason::Timeout => (CallEnd::Timeout, None),
+        EndReason::TransportError => (CallEnd::ConnectionLost, None),
+    }
+}
+
+fn call_error(e: CallError) -> Reply {
+    Reply::error(match e {
+        CallError::NoSuchCall => ErrorCode::NoSuchCall,
+        CallError::InvalidState(_) | CallError::NoLocalSdp => ErrorCode::InvalidState,
+        CallError::BadTarget(_) | CallError::BadDigit => ErrorCode::InvalidNumber,
+        CallError::NotConnected => ErrorCode::NotRegistered,
+    })
+}
+
+impl Calls {
+    pub fn new() -> Self {
+        Calls {
+            calls: Vec::new(),
+            next_id: 1,
+            history: History::default(),
+            missed: 0,
+            settings: CallSettings::default(),
+            rules: DialRules::default(),
+            wall_offset_ms: 0.0,
+            tone: Tone::None,
+            actions: VecDeque::new(),
+        }
+    }
+
+    pub fn set_wall_offset(&mut self, unix_ms_at_zero: f64) {
+        self.wall_offset_ms = unix_ms_at_zero;
+    }
+
+    pub fn set_settings(&mut self, settings: CallSettings) {
+        self.settings = settings;
+    }
+
+    pub fn settings(&self) -> &CallSettings {
+        &self.settings
+    }
+
+    pub fn set_dial_rules(&mut self, rules: DialRules) {
+        self.rules = rules;
+    }
+
+    /// The stored history (worker start); an unreadable one is replaced.
+    pub fn load_history(&mut self, json: &str) -> Option<String> {
+        let (history, error) = History::from_json(json);
+        self.history = history;
+        error
+    }
+
+    pub fn set_missed(&mut self, missed: u32) {
+        self.missed = missed;
+    }
+
+    pub fn missed(&self) -> u32 {
+        self.missed
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    pub fn poll_action(&mut self) -> Option<CallAction> {
+        self.actions.pop_front()
+    }
+
+    pub fn views(&self) -> Vec<CallView> {
+        self.calls.iter().map(|c| c.view.clone()).collect()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.calls
+            .iter()
+            .filter_map(|c| c.ended_at.map(|t| t + ENDED_LINGER))
+            .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.calls
+            .retain(|c| !c.ended_at.is_some_and(|t| t + ENDED_LINGER <= now));
+    }
+
+    fn wall(&self, now: Instant) -> f64 {
+        self.wall_offset_ms + now.as_millis() as f64
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Call> {
+        self.calls.iter().filter(|c| c.ended_at.is_none())
+    }
+
+    fn find(&mut self, id: CallId) -> Result<&mut Call, Reply> {
+        self.calls
+            .iter_mut()
+            .find(|c| c.view.id == id && c.ended_at.is_none())
+            .ok_or_else(|| Reply::error(ErrorCode::NoSuchCall))
+    }
+
+    fn handle_of(&mut self, id: CallId) -> Result<CallHandle, Reply> {
+        self.find(id)?
+            .handle
+            .ok_or_else(|| Reply::error(ErrorCode::InvalidState))
+    }
+
+    /// A call command from the popup / call window. `registered` gates new
+    /// outgoing calls. Returns the reply for the sender.
+    pub fn command(
+        &mut self,
+        ua: Option<&mut UserAgent>,
+        registered: bool,
+        now: Instant,
+        request: Request,
+    ) -> Reply {
+        let Some(ua) = ua else {
+            return Reply::error(ErrorCode::NotRegistered);
+        };
+        match self.run(ua, registered, now, request) {
+            Ok(reply) => reply,
+            Err(reply) => reply,
+        }
+    }
+
+    fn run(
+        &mut self,
+        ua: &mut UserAgent,
+        registered: bool,
+        now: Instant,
+        request: Request,
+    ) -> Result<Reply, Reply> {
+        match request {
+            Request::Dial { number } => self.dial(registered, now, &number),
+            Request::Answer { call, end_others } => self.answer(ua, now, call, end_others),
+            Request::Decline { call, busy } => {
+                let handle = self.handle_of(call)?;
+                let code = if busy { 486 } else { 603 };
+                ua.reject(now, handle, code).map_err(call_error)?;
+                Ok(Reply::Ok)
+            }
+            Request::Hangup { call } => {
+                let c = self.find(call)?;
+                match c.handle {
+                    Some(handle) => ua.hangup(now, handle).map_err(call_error)?,
+                    // Still waiting for the offer: nothing went out yet.
+                    None => self.finish(now, call, CallEnd::HungUp, None),
+                }
+                Ok(Reply::Ok)
+            }
+            Request::Hold { call } => {
+                let held = self
+                    .live()
+                    .filter(|c| c.view.state == CallPhase::Held)
+                    .count();
+                if held >= MAX_HELD {
+                    return Err(Reply::error(ErrorCode::TooManyCalls));
+                }
+                self.hold(ua, now, call, true)
+            }
+            Request::Resume { call } => self.hold(ua, now, call, false),
+            Request::Swap { call } => {
+                let others: Vec<CallId> = self
+                    .live()
+                    .filter(|c| c.view.id != call && c.view.state == CallPhase::Active)
+                    .map(|c| c.view.id)
+                    .collect();
+                self.find(call)?;
+                for other in others {
+                    self.hold(ua, now, other, true)?;
+                }
+                self.hold(ua, now, call, false)
+            }
+            Request::Mute { call, muted } => {
+                let c = self.find(call)?;
+                c.view.muted = muted;
+                self.actions
+                    .push_back(CallAction::Media(MediaRequest::MediaMute { call, muted }));
+                Ok(Reply::Ok)
+            }
+            Request::Dtmf { call, digits } => {
+                if !valid_dtmf(&digits) {
+                    return Err(Reply::error(ErrorCode::InvalidNumber));
+                }
+                let handle = self.handle_of(call)?;
+                if self.settings.dtmf_info {
+                    for digit in digits.chars() {
+                        ua.send_dtmf(now, handle, digit.to_ascii_uppercase(), DTMF_MS)
+                            .map_err(call_error)?;
+                    }
+                } else {
+                    self.actions
+                        .push_back(CallAction::Media(MediaRequest::MediaDtmf { call, digits }));
+                }
+                Ok(Reply::Ok)
+            }
+            Request::TransferBlind { call, target } => {
+                let target = self.normalize(&target)?;
+                let handle = self.handle_of(call)?;
+                ua.transfer_blind(now, handle, &target).map_err(call_error)?;
+                Ok(Reply::Ok)
+            }
+            Request::TransferAttended { call, consult } => {
+                let handle = self.handle_of(call)?;
+                let other = self.handle_of(consult)?;
+                ua.transfer_attended(now, handle, other).map_err(call_error)?;
+                Ok(Reply::Ok)
+            }
+            Request::Park { call } => {
+                let target = self
+                    .settings
+                    .park_target
+                    .clone()
+                    .ok_or_else(|| Reply::error(ErrorCode::NotConfigured))?;
+                let handle = self.handle_of(call)?;
+                ua.transfer_blind(now, handle, &target).map_err(call_error)?;
+                Ok(Reply::Ok)
+            }
+            Request::SendToVoicemail { call } => {
+                let target = self
+                    .settings
+                    .voicemail_target
+                    .clone()
+                    .ok_or_else(|| Reply::error(ErrorCode::NotConfigured))?;
+                let handle = self.handle_of(call)?;
+                ua.redirect(now, handle, &target).map_err(call_error)?;
+                Ok(Reply::Ok)
+            }
+            Request::Merge { call, with } => {
+                if call == with {
+                    return Err(Reply::error(ErrorCode::InvalidState));
+                }
+                self.find(with)?;
+                self.find(call)?;
+                for id in [call, with] {
+                    if self.find(id)?.view.state == CallPhase::Held {
+                        self.hold(ua, now, id, false)?;
+                    }
+                }
+                for (id, other) in [(call, with), (with, call)] {
+                    self.find(id)?.view.merged_with = Some(other);
+                }
+                self.actions
+                    .push_back(CallAction::Media(MediaRequest::MediaMerge {
+                        calls: vec![call, with],
+                    }));
+                Ok(Reply::Ok)
+            }
+            Request::GetHistory => {
+                self.missed = 0;
+                self.actions.push_back(CallAction::Badge { count: 0 });
+                Ok(Reply::History {
+                    entries: self.history.entries().to_vec(),
+                })
+            }
+            Request::SetHistoryNote { id, note } => {
+                self.history
+                    .set_note(id, &note)
+                    .map_err(|_| Reply::error(ErrorCode::NoSuchEntry))?;
+                self.save_history();
+                Ok(Reply::Ok)
+            }
+            Request::DeleteHistory { ids, all } => {
+                if all {
+                    self.history.clear();
+                } else {
+                    self.history.delete(&ids);
+                }
+                self.save_history();
+                Ok(Reply::Ok)
+            }
+            _ => Err(Reply::bad_request()),
+        }
+    }
+
+    fn normalize(&self, number: &str) -> Result<String, Reply> {
+        let t = number.trim();
+        if t.to_ascii_lowercase().starts_with("sip:") || (t.contains('@') && t.len() <= 256) {
+            return Ok(t.to_owned());
+        }
+        normalize_dial(t, &self.rules).map_err(|_| Reply::error(ErrorCode::InvalidNumber))
+    }
+
+    fn dial(&mut self, registered: bool, now: Instant, number: &str) -> Result<Reply, Reply> {
+        if !registered {
+            return Err(Reply::error(ErrorCode::NotRegistered));
+        }
+        let target = self.normalize(number)?;
+        if self.live().count() >= MAX_CALLS {
+            return Err(Reply::error(ErrorCode::TooManyCalls));
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let (shown, _) = parse_party(&target);
+        self.calls.push(Call {
+            view: CallView {
+                id,
+                direction: CallDirection::Outgoing,
+                number: shown,
+                name: None,
+                state: CallPhase::Dialing,
+                muted: false,
+                remote_hold: false,
+                waiting: false,
+                started_at: self.wall(now),
+                answered_at: None,
+                end: None,
+                status_code: None,
+                merged_with: None,
+                transfer_status: None,
+                dtmf_received: String::new(),
+            },
+            handle: None,
+            media: Media::Pending,
+            target,
+            remote_offer: None,
+            remote_applied: false,
+            ended_at: None,
+            engine_done: false,
+        });
+        self.actions
+            .push_back(CallAction::Media(MediaRequest::MediaOffer {
+                call: id,
+                ice_servers: self.settings.ice_servers.clone(),
+                ice_timeout_ms: self.settings.ice_timeout_ms,
+            }));
+        Ok(Reply::Call { call: id })
+    }
+
+    fn answer(
+        &mut self,
+        ua: &mut UserAgent,
+        now: Instant,
+        call: CallId,
+        end_others: bool,
+    ) -> Result<Reply, Reply> {
+        let c = self.find(call)?;
+        if c.view.state != CallPhase::Ringing || c.media != Media::Pending {
+            return Err(Reply::error(ErrorCode::InvalidState));
+        }
+        let Some(offer) = c.remote_offer.clone() else {
+            // An offerless INVITE would need our offer in the 200 and the
+            // peer's answer in the ACK; the engine does not offer that path.
+            return Err(Reply::error(ErrorCode::InvalidState));
+        };
+        c.media = Media::Ready;
+        let others: Vec<(CallId, Option<CallHandle>, CallPhase)> = self
+            .live()
+            .filter(|o| o.view.id != call)
+            .map(|o| (o.view.id, o.handle, o.view.state))
+            .collect();
+        for (other, handle, state) in others {
+            if end_others {
+                if let Some(h) = handle {
+                    let _ = ua.hangup(now, h);
+                }
+            } else if state == CallPhase::Active {
+                let _ = self.hold(ua, now, other, true);
+            }
+        }
+        self.actions.push_back(CallAction::ClearIncoming { call });
+        self.set_tone();
+        self.actions
+            .push_back(CallAction::Media(MediaRequest::MediaAnswer {
+                call,
+                sdp: offer,
+                ice_servers: self.settings.ice_servers.clone(),
+                ice_timeout_ms: self.settings.ice_timeout_ms,
+            }));
+        Ok(Reply::Ok)
+    }
+
+    fn hold(
+        &mut self,
+        ua: &mut UserAgent,
+        now: Instant,
+        call: CallId,
+        hold: bool,
+    ) -> Result<Reply, Reply> {
+        let c = self.find(call)?;
+        let handle = c.handle.ok_or_else(|| Reply::error(ErrorCode::InvalidState))?;
+        let wanted = if hold {
+            CallPhase::Active
+        } else {
+            CallPhase::Held
+        };
+        if c.view.state != wanted {
+            return Err(Reply::error(ErrorCode::InvalidState));
+        }
+        if hold {
+            ua.hold(now, handle).map_err(call_error)?;
+        } else {
+            ua.resume(now, handle).map_err(call_error)?;
+        }
+        let c = self.find(call)?;
+        c.view.state = if hold {
+            CallPhase::Held
+        } else {
+            CallPhase::Active
+        };
+        self.actions
+            .push_back(CallAction::Media(MediaRequest::MediaHold { call, hold }));
+        Ok(Reply::Ok)
+    }
+
+    /// The offscreen document answered `request` (or failed: `Err`).
+    pub fn handle_media_reply(
+        &mut self,
+        ua: Option<&mut UserAgent>,
+        now: Instant,
+        request: &MediaRequest,
+        reply: Result<MediaReply, String>,
+    ) {
+        let (call, answering) = match request {
+            MediaRequest::MediaOffer { call, .. } => (*call, false),
+            MediaRequest::MediaAnswer { call, .. } => (*call, true),
+            _ => return,
+        };
+        let Some(c) = self
+            .calls
+            .iter_mut()
+            .find(|c| c.view.id == call && c.ended_at.is_none())
+        else {
+            // Hung up while the offer was being made: free the connection.
+            self.actions
+                .push_back(CallAction::Media(MediaRequest::MediaClose { call }));
+            return;
+        };
+        let sdp = match reply {
+            Ok(MediaReply::MediaSdp { call: id, sdp }) if id == call => sdp,
+            _ => {
+                if let (Some(ua), Some(h)) = (ua, c.handle) {
+                    let _ = if answering {
+                        ua.reject(now, h, 488)
+                    } else {
+                        ua.hangup(now, h)
+                    };
+                }
+                self.finish(now, call, CallEnd::MediaFailed, None);
+                return;
+            }
+        };
+        let Some(ua) = ua else {
+            self.finish(now, call, CallEnd::ConnectionLost, None);
+            return;
+        };
+        let result = if answering {
+            match c.handle {
+                Some(h) => ua.answer(now, h, &sdp),
+                None => Err(CallError::NoSuchCall),
+            }
+        } else {
+            c.media = Media::Ready;
+            let target = c.target.clone();
+            ua.call(now, &target, &sdp).map(|h| {
+                c.handle = Some(h);
+            })
+        };
+        if result.is_err() {
+            self.finish(now, call, CallEnd::MediaFailed, None);
+        }
+    }
+
+    /// An engine event; call events are consumed, others ignored.
+    pub fn on_event(&mut self, now: Instant, event: &Event) {
+        match event {
+            Event::IncomingCall { call, from, sdp, .. } => self.incoming(now, *call, from, sdp),
+            Event::CallProgress { call, sdp, .. } => {
+                if let Some(c) = self.by_handle(*call) {
+                    if c.view.state == CallPhase::Dialing {
+                        c.view.state = CallPhase::Early;
+                    }
+                    let id = c.view.id;
+                    if let Some(sdp) = sdp.clone().filter(|_| !c.remote_applied) {
+                        c.remote_applied = true;
+                        self.actions
+                            .push_back(CallAction::Media(MediaRequest::MediaRemote {
+                                call: id,
+                                sdp,
+                            }));
+                    }
+                    self.set_tone();
+                }
+            }
+            Event::CallAnswered { call, sdp } => {
+                let wall = self.wall(now);
+                if let Some(c) = self.by_handle(*call) {
+                    c.view.state = CallPhase::Active;
+                    c.view.answered_at = Some(wall);
+                    let id = c.view.id;
+                    let outgoing = c.view.direction == CallDirection::Outgoing;
+                    if let Some(sdp) = sdp
+                        .clone()
+                        .filter(|_| outgoing && !c.remote_applied)
+                    {
+                        c.remote_applied = true;
+                        self.actions
+                            .push_back(CallAction::Media(MediaRequest::MediaRemote {
+                                call: id,
+                                sdp,
+                            }));
+                    }
+                    self.set_tone();
+                }
+            }
+            Event::CallUpdated {
+                call,
+                local_hold,
+                remote_hold,
+                ..
+            } => {
+                if let Some(c) = self.by_handle(*call) {
+                    c.view.remote_hold = *remote_hold;
+                    if c.view.state == CallPhase::Active || c.view.state == CallPhase::Held {
+                        c.view.state = if *local_hold {
+                            CallPhase::Held
+                        } else {
+                            CallPhase::Active
+                        };
+                    }
+                }
+            }
+            Event::CallUpdateFailed { call, .. } => {
+                if let Some(c) = self.by_handle(*call) {
+                    // The re-INVITE failed: the session is as it was before.
+                    let (id, was_held) = (c.view.id, c.view.state == CallPhase::Held);
+                    c.view.state = if was_held {
+                        CallPhase::Active
+                    } else {
+                        CallPhase::Held
+                    };
+                    self.actions
+                        .push_back(CallAction::Media(MediaRequest::MediaHold {
+                            call: id,
+                            hold: !was_held,
+                        }));
+                }
+            }
+            Event::Dtmf { call, digit, .. } => {
+                if let Some(c) = self.by_handle(*call) {
+                    if c.view.dtmf_received.len() < 256 {
+                        c.view.dtmf_received.push(*digit);
+                    }
+                }
+            }
+            Event::TransferProgress { call, code, .. } => {
+                if let Some(c) = self.by_handle(*call) {
+                    c.view.transfer_status = Some(*code);
+                }
+            }
+            Event::CallEnded { call, reason } => {
+                if let Some(c) = self.by_handle(*call) {
+                    c.engine_done = true;
+                    let id = c.view.id;
+                    let (end, code) = end_of(reason);
+                    self.finish(now, id, end, code);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn by_handle(&mut self, handle: CallHandle) -> Option<&mut Call> {
+        self.calls
+            .iter_mut()
+            .find(|c| c.handle == Some(handle) && c.ended_at.is_none())
+    }
+
+    fn incoming(&mut self, now: Instant, handle: CallHandle, from: &str, sdp: &Option<String>) {
+        let (number, name) = parse_party(from);
+        let id = self.next_id;
+        self.next_id += 1;
+        let waiting = self.live().next().is_some();
+        self.calls.push(Call {
+            view: CallView {
+                id,
+                direction: CallDirection::Incoming,
+                number: number.clone(),
+                name: name.clone(),
+                state: CallPhase::Ringing,
+                muted: false,
+                remote_hold: false,
+                waiting,
+                started_at: self.wall(now),
+                answered_at: None,
+                end: None,
+                status_code: None,
+                merged_with: None,
+                transfer_status: None,
+                dtmf_received: String::new(),
+            },
+            handle: Some(handle),
+            media: Media::Pending,
+            target: String::new(),
+            remote_offer: sdp.clone(),
+            remote_applied: false,
+            ended_at: None,
+            engine_done: false,
+        });
+        self.actions.push_back(CallAction::ShowIncoming {
+            call: id,
+            number,
+            name,
+        });
+        self.actions.push_back(CallAction::OpenCallWindow { call: id });
+        self.set_tone();
+    }
+
+    /// Ring while something rings here; soft beeps if a call is up too.
+    fn set_tone(&mut self) {
+        let ringing = self
+            .live()
+            .any(|c| c.view.state == CallPhase::Ringing);
+        let talking = self
+            .live()
+            .any(|c| matches!(c.view.state, CallPhase::Active | CallPhase::Held));
+        let tone = match (ringing, talking) {
+            (true, false) => Tone::Ring,
+            (true, true) => Tone::Waiting,
+            _ => Tone::None,
+        };
+        if tone != self.tone {
+            self.tone = tone;
+            self.actions
+                .push_back(CallAction::Media(MediaRequest::MediaTone { tone }));
+        }
+    }
+
+    fn finish(&mut self, now: Instant, id: CallId, end: CallEnd, code: Option<u16>) {
+        let wall = self.wall(now);
+        let Some(c) = self
+            .calls
+            .iter_mut()
+            .find(|c| c.view.id == id && c.ended_at.is_none())
+        else {
+            return;
+        };
+        c.view.state = CallPhase::Ended;
+        c.view.end = Some(end);
+        c.view.status_code = code;
+        c.ended_at = Some(now);
+        let view = c.view.clone();
+        let answered = view.answered_at.is_some();
+        let duration_s = view
+            .answered_at
+            .map(|at| ((wall - at).max(0.0) / 1000.0).round() as u64)
+            .unwrap_or(0);
+        let (kind, result) = match (view.direction, end) {
+            (CallDirection::Outgoing, _) if answered => (
+                HistoryKind::Outgoing,
+                if end == CallEnd::Transferred {
+                    CallResult::Transferred
+                } else {
+                    CallResult::Answered
+                },
+            ),
+            (CallDirection::Outgoing, CallEnd::HungUp) => (HistoryKind::Outgoing, CallResult::Cancelled),
+            (CallDirection::Outgoing, CallEnd::Busy) => (HistoryKind::Outgoing, CallResult::Busy),
+            (CallDirection::Outgoing, CallEnd::Forwarded) => {
+                (HistoryKind::Outgoing, CallResult::Forwarded)
+            }
+            (CallDirection::Outgoing, CallEnd::ConnectionLost) => {
+                (HistoryKind::Outgoing, CallResult::ConnectionLost)
+            }
+            (CallDirection::Outgoing, _) => (HistoryKind::Outgoing, CallResult::Failed),
+            (CallDirection::Incoming, _) if answered => (
+                HistoryKind::Incoming,
+                match end {
+                    CallEnd::Transferred | CallEnd::Replaced => CallResult::Transferred,
+                    CallEnd::ConnectionLost => CallResult::ConnectionLost,
+                    _ => CallResult::Answered,
+                },
+            ),
+            (CallDirection::Incoming, CallEnd::Declined | CallEnd::HungUp) => {
+                (HistoryKind::Rejected, CallResult::Declined)
+            }
+            (CallDirection::Incoming, CallEnd::Forwarded) => {
+                (HistoryKind::Forwarded, CallResult::Forwarded)
+            }
+            (CallDirection::Incoming, _) => (HistoryKind::Missed, CallResult::NoAnswer),
+        };
+        self.history.add(HistoryEntry {
+            id: 0,
+            kind,
+            number: view.number.clone(),
+            name: view.name.clone(),
+            start: view.started_at,
+            duration_s,
+            result,
+            note: String::new(),
+            status_code: code,
+        });
+        self.save_history();
+        self.actions
+            .push_back(CallAction::Media(MediaRequest::MediaClose { call: id }));
+        if view.direction == CallDirection::Incoming {
+            self.actions.push_back(CallAction::ClearIncoming { call: id });
+            self.actions.push_back(CallAction::CloseCallWindow { call: id });
+        }
+        if kind == HistoryKind::Missed {
+            self.missed += 1;
+            self.actions.push_back(CallAction::ShowMissed {
+                call: id,
+                number: view.number,
+                name: view.name,
+            });
+            self.actions.push_back(CallAction::Badge { count: self.missed });
+        }
+        // A merged partner is on its own again.
+        let partners: Vec<CallId> = self
+            .calls
+            .iter_mut()
+            .filter(|o| o.view.merged_with == Some(id))
+            .map(|o| {
+                o.view.merged_with = None;
+                o.view.id
+            })
+            .collect();
+        if !partners.is_empty() {
+            self.actions
+                .push_back(CallAction::Media(MediaRequest::MediaMerge { calls: vec![] }));
+        }
+        self.set_tone();
+    }
+
+    fn save_history(&mut self) {
+        self.actions.push_back(CallAction::SaveHistory {
+            json: self.history.to_json(),
+        });
+    }
+}
+
+impl Default for Calls {
+    fn default() -> Self {
+        Calls::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parties_are_read_from_name_addrs() {
+        assert_eq!(
+            parse_party(r#""Bob" <sip:1002@127.0.0.1>;tag=abc"#),
+            ("1002".into(), Some("Bob".into()))
+        );
+        assert_eq!(
+            parse_party("<sip:1002@pbx.test;transport=ws>"),
+            ("1002".into(), None)
+        );
+        assert_eq!(parse_party("sip:1003@h;tag=1"), ("1003".into(), None));
+        assert_eq!(parse_party("tel:+15551234"), ("+15551234".into(), None));
+        assert_eq!(parse_party(""), ("".into(), None));
+        assert_eq!(parse_party("> weird <"), ("> weird <".into(), None));
+    }
+}
