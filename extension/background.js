@@ -35,6 +35,8 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 chrome.runtime.onConnect.addListener((port) => dispatch(() => worker.on_connect(port), () => port.disconnect()));
 chrome.alarms.onAlarm.addListener((alarm) => dispatch(() => worker.on_alarm(alarm.name)));
 chrome.storage.onChanged.addListener((changes, area) => dispatch(() => worker.on_storage_changed(changes, area)));
+// Keyboard shortcuts from manifest.json `commands` (answer, hang up, mute).
+chrome.commands?.onCommand.addListener((command) => dispatch(() => worker.on_command(command)));
 chrome.runtime.onStartup.addListener(() => dispatch(() => worker.on_wake()));
 chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.on_wake()));
 

@@ -13,12 +13,13 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::account::{Account, AccountError};
+use crate::presence::{Presence, StatusChange};
+use crate::settings::Settings;
 use crate::history::HistoryEntry;
 
+pub mod c2c;
 pub mod calls;
 use calls::{CallId, CallSettings, CallSettingsError, CallView};
-
-pub mod c2c;
 
 pub const PROTOCOL_VERSION: u64 = 1;
 
@@ -41,6 +42,23 @@ pub enum Request {
     /// Validate, store under `account` and (re)connect with it.
     /// → [`Reply::Snapshot`] or [`Reply::Error`] with `invalid_account`.
     SetAccount { account: Account },
+    /// The popup's login: like `set_account`, and with `remember_password`
+    /// false the password is kept only in chrome.storage.session.
+    /// → [`Reply::Snapshot`] or [`Reply::Error`] with `invalid_account`.
+    Login {
+        account: Account,
+        #[serde(default = "yes")]
+        remember_password: bool,
+    },
+    /// Unregister and forget the account (local and session storage).
+    /// → [`Reply::Snapshot`].
+    Logout,
+    /// Change the user's status. → [`Reply::Snapshot`] or `invalid_status`.
+    SetStatus { change: StatusChange },
+    /// The popup's preferences. → [`Reply::Settings`].
+    GetSettings,
+    /// Validate and store. → [`Reply::Settings`] or `invalid_settings`.
+    SetSettings { settings: Settings },
 
     // Calls (see `calls`). Each answers `ok` (or `call` for `dial`) once the
     // command was accepted; progress shows in the snapshot.
@@ -99,6 +117,7 @@ pub enum Request {
 pub enum Reply {
     Snapshot { snapshot: Snapshot },
     Account { account: Option<Account> },
+    Settings { settings: Settings },
     Error { error: ErrorReply },
     /// A command was accepted.
     Ok,
@@ -106,6 +125,10 @@ pub enum Reply {
     Call { call: CallId },
     History { entries: Vec<HistoryEntry> },
     CallSettings { settings: CallSettings },
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Pushed by the worker over the [`STATE_PORT`] port.
@@ -138,6 +161,8 @@ pub enum ErrorCode {
     /// A privileged request from outside the extension's own pages (a
     /// content script runs inside a web page the user did not write).
     Forbidden,
+    /// `set_status` with a change [`Presence::apply`] refuses.
+    InvalidStatus,
     /// Calls: no call with that id (it may just have ended).
     NoSuchCall,
     /// Calls: not possible in the call's state (answer an outgoing call…).
@@ -239,6 +264,9 @@ pub struct Snapshot {
     /// this worker started: the time from worker start to registered.
     #[serde(default)]
     pub registered_in_ms: Option<f64>,
+    /// The user's status (the worker fills it in).
+    #[serde(default)]
+    pub presence: Presence,
     /// Calls in progress (and those that ended in the last few seconds).
     #[serde(default)]
     pub calls: Vec<CallView>,
@@ -256,6 +284,7 @@ impl Snapshot {
             status_code: None,
             reason: None,
             registered_in_ms: None,
+            presence: Presence::default(),
             calls: Vec::new(),
             missed_calls: 0,
         }
@@ -457,6 +486,7 @@ mod tests {
             status_code: Some(401),
             reason: Some("Unauthorized".into()),
             registered_in_ms: None,
+            presence: Presence::default(),
             calls: Vec::new(),
             missed_calls: 0,
         };

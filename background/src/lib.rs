@@ -8,6 +8,7 @@
 
 mod calls;
 mod chrome;
+mod settings;
 mod tls_probe;
 
 use std::cell::RefCell;
@@ -199,7 +200,7 @@ impl Worker {
 
     /// Push the snapshot to every subscribed popup if it changed.
     fn publish(&mut self) {
-        let snapshot = self.supervisor.snapshot();
+        let snapshot = settings::decorate(self.supervisor.snapshot());
         if self.last_pushed.as_ref() == Some(&snapshot) {
             return;
         }
@@ -223,7 +224,7 @@ impl Worker {
         self.next_port_id += 1;
         let message = chrome::from_json(
             &Push::Snapshot {
-                snapshot: self.supervisor.snapshot(),
+                snapshot: settings::decorate(self.supervisor.snapshot()),
             }
             .encode(),
         );
@@ -307,7 +308,8 @@ pub async fn start() {
             id
         }
     };
-    let account = parse_account(&field(ACCOUNT_KEY));
+    settings::load().await;
+    let account = parse_account(&field(ACCOUNT_KEY)).or_else(settings::session_account);
     let seed = u64::from_le_bytes(chrome::random_bytes::<8>());
     WORKER.with(|cell| {
         if let Ok(mut worker) = cell.try_borrow_mut() {
@@ -361,7 +363,17 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
     if let Some(reply) = calls::handle(&request).await {
         return reply;
     }
+    let request = match settings::handle(request).await {
+        Ok(reply) => return reply,
+        Err(request) => request,
+    };
     match request {
+        // Answered by settings::handle above.
+        Request::Login { .. }
+        | Request::Logout
+        | Request::SetStatus { .. }
+        | Request::GetSettings
+        | Request::SetSettings { .. } => Reply::bad_request(),
         // Answered by calls::handle above.
         Request::Dial { .. }
         | Request::Answer { .. }
@@ -383,8 +395,9 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
         | Request::GetCallSettings
         | Request::SetCallSettings { .. } => Reply::bad_request(),
         Request::GetSnapshot => Reply::Snapshot {
-            snapshot: with_worker(|w| w.supervisor.snapshot())
-                .unwrap_or_else(Snapshot::unregistered),
+            snapshot: settings::decorate(
+                with_worker(|w| w.supervisor.snapshot()).unwrap_or_else(Snapshot::unregistered),
+            ),
         },
         Request::GetAccount => Reply::Account {
             account: with_worker(|w| w.supervisor.account().map(ValidAccount::to_account))
@@ -449,6 +462,9 @@ pub fn on_connect(port: JsValue) {
 
 #[wasm_bindgen]
 pub fn on_alarm(name: String) {
+    if settings::on_alarm(&name) {
+        return;
+    }
     if name == WATCHDOG_ALARM {
         with_worker(|w| w.input(|s, now| s.revive(now)));
     }
@@ -475,6 +491,8 @@ pub fn on_storage_changed(changes: JsValue, area: String) {
         return;
     }
     let new_value = js_sys::Reflect::get(&change, &"newValue".into()).unwrap_or(JsValue::UNDEFINED);
-    let account = parse_account(&new_value);
+    // A login without "remember password" removes the stored account and
+    // keeps it in session storage instead.
+    let account = parse_account(&new_value).or_else(settings::session_account);
     with_worker(|w| w.input(|s, now| s.set_account(now, account)));
 }

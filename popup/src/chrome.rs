@@ -1,7 +1,7 @@
 //! The `chrome.*` APIs the popup uses. All calls `catch`: outside an extension
 //! page (or with a stopped worker) they throw, and the popup must still render.
 
-use js_sys::{Array, Function, Promise};
+use js_sys::{Function, Promise};
 use ringside::protocol::{Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -12,8 +12,6 @@ extern "C" {
     fn runtime_send_message(message: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = connect)]
     fn runtime_connect(info: &JsValue) -> Result<Port, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "i18n"], js_name = getMessage)]
-    fn i18n_get_message(name: &str, substitutions: &Array) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "i18n"], js_name = getUILanguage)]
     fn i18n_get_ui_language() -> Result<JsValue, JsValue>;
 
@@ -25,22 +23,18 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn disconnect(this: &Port) -> Result<(), JsValue>;
 
+    // Helpers in popup.js: media and commands APIs are promise-based and
+    // only read here, so plain JS is shorter than their web-sys bindings.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideDevices)]
+    fn js_devices() -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideTestSpeaker)]
+    fn js_test_speaker(device_id: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideCommands)]
+    fn js_commands() -> Result<Promise, JsValue>;
+
     type ChromeEvent;
     #[wasm_bindgen(method, catch, js_name = addListener)]
     fn add_listener(this: &ChromeEvent, listener: &Function) -> Result<(), JsValue>;
-}
-
-/// A translated message from `_locales`, in the browser's UI language.
-/// Falls back to the key so a missing translation is visible, not blank.
-pub fn t(key: &str, substitutions: &[&str]) -> String {
-    let subs: Array = substitutions.iter().map(|s| JsValue::from_str(s)).collect();
-    match i18n_get_message(key, &subs)
-        .ok()
-        .and_then(|v| v.as_string())
-    {
-        Some(text) if !text.is_empty() => text,
-        _ => key.to_owned(),
-    }
 }
 
 pub fn ui_language() -> String {
@@ -97,4 +91,47 @@ pub fn subscribe(
         .add_listener(on_disconnect.unchecked_ref())
         .ok()?;
     Some(port)
+}
+
+/// Milliseconds since the epoch (the worker's times are in the same clock).
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn string_field(value: &JsValue, name: &str) -> String {
+    js_sys::Reflect::get(value, &JsValue::from_str(name))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+async fn list(promise: Result<Promise, JsValue>, fields: [&str; 3]) -> Vec<[String; 3]> {
+    let Ok(promise) = promise else {
+        return Vec::new();
+    };
+    match JsFuture::from(promise).await {
+        Ok(value) => js_sys::Array::from(&value)
+            .iter()
+            .map(|item| fields.map(|f| string_field(&item, f)))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `[kind, deviceId, label]` of every audio device.
+pub async fn audio_devices() -> Vec<[String; 3]> {
+    list(js_devices(), ["kind", "deviceId", "label"]).await
+}
+
+/// Plays a short tone on the device; false if it could not.
+pub async fn test_speaker(device_id: &str) -> bool {
+    match js_test_speaker(device_id) {
+        Ok(promise) => JsFuture::from(promise).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// `[name, shortcut, ""]` of the extension's keyboard commands.
+pub async fn commands() -> Vec<[String; 3]> {
+    list(js_commands(), ["name", "shortcut", "description"]).await
 }

@@ -1,99 +1,122 @@
-//! Ringside's popup: the account form and the live registration state.
+//! Ringside's popup: login, the header with the user's status, and the
+//! Dial, Calls, History, Function keys and Settings screens.
 //!
-//! The popup owns no registration state: it renders the worker's snapshots
-//! (pushed over a runtime port) through a reducer, and sends the account to
-//! the worker, which stores it and (re)connects.
+//! The popup owns no call or registration state: ONE reducer
+//! ([`ringside::ui_state::UiState`], tested natively in the core) folds the
+//! worker's snapshots (pushed over a runtime port) and the popup's own
+//! navigation; every action goes to the worker as a request.
 
+mod calls;
 mod chrome;
+mod dial;
+mod header;
+mod history;
+mod i18n;
+mod login;
+mod settings_view;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
-use ringside::account::{Account, AccountError, Field, ServerUrl};
-use ringside::protocol::{ErrorCode, Push, RegState, Reply, Request, Snapshot};
+use ringside::protocol::{Push, RegState, Reply, Request};
+use ringside::settings::Language;
+use ringside::ui_state::{Screen, UiAction, UiState};
 use wasm_bindgen::prelude::*;
-use web_sys::HtmlInputElement;
+use web_sys::KeyboardEvent;
 use yew::prelude::*;
 
-use chrome::t;
+use i18n::tr;
 
 /// How long to wait before re-subscribing when the worker went away; the
 /// new connection itself wakes the worker.
 const RESUBSCRIBE_MS: u32 = 250;
 
-#[derive(Debug, Default, PartialEq)]
-struct WorkerView {
-    snapshot: Option<Snapshot>,
-    unavailable: bool,
-}
+/// Yew's wrapper of the core reducer.
+#[derive(Debug, PartialEq)]
+pub struct Ui(pub UiState);
 
-enum WorkerAction {
-    Snapshot(Snapshot),
-    Unavailable,
-}
+impl Reducible for Ui {
+    type Action = UiAction;
 
-impl Reducible for WorkerView {
-    type Action = WorkerAction;
-
-    fn reduce(self: Rc<Self>, action: WorkerAction) -> Rc<Self> {
-        match action {
-            WorkerAction::Snapshot(snapshot) => Rc::new(WorkerView {
-                snapshot: Some(snapshot),
-                unavailable: false,
-            }),
-            WorkerAction::Unavailable => Rc::new(WorkerView {
-                snapshot: self.snapshot.clone(),
-                unavailable: true,
-            }),
-        }
+    fn reduce(self: Rc<Self>, action: UiAction) -> Rc<Self> {
+        Rc::new(Ui(self.0.reduce(action)))
     }
 }
 
+/// What every screen gets: the state and the way to change it.
+#[derive(Properties, Clone, PartialEq)]
+pub struct ScreenProps {
+    pub ui: Rc<UiState>,
+    pub dispatch: Callback<UiAction>,
+}
+
+/// Ask the worker for the history and put it in the state.
+pub fn refresh_history(dispatch: Callback<UiAction>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(Reply::History { entries }) = chrome::request(&Request::GetHistory).await {
+            dispatch.emit(UiAction::History(entries));
+        }
+    });
+}
+
 fn subscribe(
-    dispatcher: UseReducerDispatcher<WorkerView>,
+    dispatch: Callback<UiAction>,
     slot: Rc<RefCell<Option<chrome::Port>>>,
     closed: Rc<Cell<bool>>,
 ) {
     let on_push = {
-        let dispatcher = dispatcher.clone();
+        let dispatch = dispatch.clone();
         move |push: Push| match push {
-            Push::Snapshot { snapshot } => dispatcher.dispatch(WorkerAction::Snapshot(snapshot)),
+            Push::Snapshot { snapshot } => dispatch.emit(UiAction::Snapshot(snapshot)),
         }
     };
     let on_disconnect = {
-        let (dispatcher, slot, closed) = (dispatcher.clone(), slot.clone(), closed.clone());
+        let (dispatch, slot, closed) = (dispatch.clone(), slot.clone(), closed.clone());
         move || {
             if closed.get() {
                 return;
             }
-            Timeout::new(RESUBSCRIBE_MS, move || subscribe(dispatcher, slot, closed)).forget();
+            // The worker stopped (or restarted): keep showing the last state,
+            // marked as stale, until the new worker's first snapshot.
+            dispatch.emit(UiAction::WorkerLost);
+            Timeout::new(RESUBSCRIBE_MS, move || subscribe(dispatch, slot, closed)).forget();
         }
     };
     let port = chrome::subscribe(on_push, on_disconnect);
     if port.is_none() {
-        dispatcher.dispatch(WorkerAction::Unavailable);
+        dispatch.emit(UiAction::WorkerLost);
     }
     *slot.borrow_mut() = port;
 }
 
 #[function_component(App)]
 fn app() -> Html {
-    let worker = use_reducer(WorkerView::default);
+    let ui = use_reducer(|| {
+        Ui(UiState::new(Language::from_ui_language(
+            &chrome::ui_language(),
+        )))
+    });
+    let dispatch = {
+        let dispatcher = ui.dispatcher();
+        Callback::from(move |action| dispatcher.dispatch(action))
+    };
+    // Set after a login until the worker reports registered, so the login
+    // screen shows the worker's answer instead of jumping away at once.
+    let awaiting_login = use_state(|| false);
     {
-        let dispatcher = worker.dispatcher();
+        let dispatch = dispatch.clone();
         use_effect_with((), move |_| {
             let slot = Rc::new(RefCell::new(None));
             let closed = Rc::new(Cell::new(false));
-            subscribe(dispatcher.clone(), slot.clone(), closed.clone());
+            subscribe(dispatch.clone(), slot.clone(), closed.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match chrome::request(&Request::GetSnapshot).await {
-                    Ok(Reply::Snapshot { snapshot }) => {
-                        dispatcher.dispatch(WorkerAction::Snapshot(snapshot))
-                    }
-                    Ok(_) => {}
-                    Err(_) => dispatcher.dispatch(WorkerAction::Unavailable),
+                if let Ok(Reply::Settings { settings }) =
+                    chrome::request(&Request::GetSettings).await
+                {
+                    dispatch.emit(UiAction::Settings(settings));
                 }
+                refresh_history(dispatch);
             });
             move || {
                 closed.set(true);
@@ -103,326 +126,152 @@ fn app() -> Html {
             }
         });
     }
-    html! {
-        <>
-            <h1>{ t("popupTitle", &[]) }</h1>
-            <StatusView snapshot={worker.snapshot.clone()} unavailable={worker.unavailable} />
-            <AccountForm />
-        </>
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct StatusProps {
-    snapshot: Option<Snapshot>,
-    unavailable: bool,
-}
-
-fn sentence(snapshot: &Snapshot) -> String {
-    let key = snapshot.state.message_key();
-    match snapshot.state {
-        RegState::Registered => t(key, &[snapshot.aor.as_deref().unwrap_or_default()]),
-        RegState::Unreachable | RegState::TlsError => {
-            t(key, &[snapshot.server.as_deref().unwrap_or_default()])
-        }
-        RegState::Rejected => {
-            let code = match (snapshot.status_code, &snapshot.reason) {
-                (Some(code), Some(reason)) => format!("{code} {reason}"),
-                (Some(code), None) => code.to_string(),
-                _ => String::new(),
-            };
-            t(key, &[&code])
-        }
-        _ => t(key, &[]),
-    }
-}
-
-#[function_component(StatusView)]
-fn status_view(props: &StatusProps) -> Html {
-    let Some(snapshot) = &props.snapshot else {
-        return if props.unavailable {
-            html! { <p class="form-error" role="alert">{ t("errWorkerUnavailable", &[]) }</p> }
-        } else {
-            html! {}
-        };
-    };
-    let state = snapshot.state.as_str();
-    // For wss:// the worker tells a certificate error apart only once its
-    // probe of the https origin came back; until then the "unreachable" hint
-    // covers both. Either way, link to the page where Chrome shows the
-    // certificate.
-    let certificate_url = match snapshot.state {
-        RegState::Unreachable | RegState::TlsError => snapshot
-            .server
-            .as_deref()
-            .and_then(|s| ServerUrl::parse(s).ok())
-            .and_then(|s| s.certificate_check_url()),
-        _ => None,
-    };
-    let hint = match (snapshot.state, &certificate_url) {
-        (RegState::Unreachable, Some(_)) => Some("hintUnreachableSecure"),
-        (state, _) => state.hint_key(),
-    };
-    html! {
-        <div class="status" data-state={state}>
-            <p id="reg-state" data-state={state} role="status" aria-live="polite">{ sentence(snapshot) }</p>
-            if let Some(hint) = hint {
-                <p class="hint">{ t(hint, &[]) }</p>
+    let state = &ui.0;
+    let lang = state.language();
+    use_effect_with(lang, |lang| {
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            if let Some(html) = document.document_element() {
+                let _ = html.set_attribute("lang", lang.tag());
             }
-            if let Some(url) = certificate_url {
-                <p class="hint"><a href={url.clone()} target="_blank" rel="noopener">{ t("linkCheckCertificate", &[&url]) }</a></p>
-            }
-        </div>
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-struct FormState {
-    account: Account,
-    touched: Vec<Field>,
-    submitted: bool,
-    /// The user typed: a late prefill must not overwrite it.
-    edited: bool,
-}
-
-enum FormAction {
-    Edit(Field, String),
-    Touch(Field),
-    Prefill(Account),
-    Submit,
-}
-
-impl Reducible for FormState {
-    type Action = FormAction;
-
-    fn reduce(self: Rc<Self>, action: FormAction) -> Rc<Self> {
-        let mut next = (*self).clone();
-        match action {
-            FormAction::Edit(field, value) => {
-                let optional = |v: String| if v.is_empty() { None } else { Some(v) };
-                match field {
-                    Field::Server => next.account.server = value,
-                    Field::Username => next.account.username = value,
-                    Field::Password => next.account.password = value,
-                    Field::AuthId => next.account.auth_id = optional(value),
-                    Field::DisplayName => next.account.display_name = optional(value),
-                }
-                next.edited = true;
-                if !next.touched.contains(&field) {
-                    next.touched.push(field);
-                }
-            }
-            FormAction::Touch(field) => {
-                if !next.touched.contains(&field) {
-                    next.touched.push(field);
-                }
-            }
-            FormAction::Prefill(account) => {
-                if !next.edited {
-                    next.account = account;
-                }
-            }
-            FormAction::Submit => next.submitted = true,
-        }
-        Rc::new(next)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum SaveStatus {
-    Idle,
-    Saving,
-    Saved,
-    Failed(&'static str),
-}
-
-fn save_error_key(reply: Result<Reply, chrome::WorkerUnavailable>) -> Option<&'static str> {
-    match reply {
-        Ok(Reply::Snapshot { .. }) => None,
-        Ok(Reply::Error { error }) => Some(match (error.code, error.account) {
-            (ErrorCode::InvalidAccount, Some(e)) => e.message_key(),
-            (ErrorCode::StorageFailed, _) => "errStorageFailed",
-            _ => "errBadRequest",
-        }),
-        Ok(_) => Some("errBadRequest"),
-        Err(chrome::WorkerUnavailable) => Some("errWorkerUnavailable"),
-    }
-}
-
-struct FieldSpec {
-    field: Field,
-    id: &'static str,
-    label: &'static str,
-    kind: &'static str,
-    autocomplete: &'static str,
-}
-
-const FIELDS: [FieldSpec; 5] = [
-    FieldSpec {
-        field: Field::Server,
-        id: "server",
-        label: "labelServer",
-        kind: "url",
-        autocomplete: "off",
-    },
-    FieldSpec {
-        field: Field::Username,
-        id: "username",
-        label: "labelUsername",
-        kind: "text",
-        autocomplete: "username",
-    },
-    FieldSpec {
-        field: Field::Password,
-        id: "password",
-        label: "labelPassword",
-        kind: "password",
-        autocomplete: "current-password",
-    },
-    FieldSpec {
-        field: Field::AuthId,
-        id: "auth-id",
-        label: "labelAuthId",
-        kind: "text",
-        autocomplete: "off",
-    },
-    FieldSpec {
-        field: Field::DisplayName,
-        id: "display-name",
-        label: "labelDisplayName",
-        kind: "text",
-        autocomplete: "name",
-    },
-];
-
-fn field_value(account: &Account, field: Field) -> String {
-    match field {
-        Field::Server => account.server.clone(),
-        Field::Username => account.username.clone(),
-        Field::Password => account.password.clone(),
-        Field::AuthId => account.auth_id.clone().unwrap_or_default(),
-        Field::DisplayName => account.display_name.clone().unwrap_or_default(),
-    }
-}
-
-#[function_component(AccountForm)]
-fn account_form() -> Html {
-    let form = use_reducer(FormState::default);
-    let status = use_state(|| SaveStatus::Idle);
-    {
-        let dispatcher = form.dispatcher();
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(Reply::Account {
-                    account: Some(account),
-                }) = chrome::request(&Request::GetAccount).await
-                {
-                    dispatcher.dispatch(FormAction::Prefill(account));
-                }
-            });
-        });
-    }
-
-    let errors = form.account.errors();
-    let visible_error = |field: Field| -> Option<AccountError> {
-        if form.submitted || form.touched.contains(&field) {
-            errors.iter().find(|e| e.field() == field).cloned()
-        } else {
-            None
-        }
-    };
-
-    let onsubmit = {
-        let (form, status) = (form.clone(), status.clone());
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            form.dispatch(FormAction::Submit);
-            if !form.account.errors().is_empty() || *status == SaveStatus::Saving {
-                return;
-            }
-            status.set(SaveStatus::Saving);
-            let (account, status) = (form.account.clone(), status.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let reply = chrome::request(&Request::SetAccount { account }).await;
-                status.set(match save_error_key(reply) {
-                    None => SaveStatus::Saved,
-                    Some(key) => SaveStatus::Failed(key),
-                });
-            });
-        })
-    };
-
-    let fields = FIELDS.iter().map(|spec| {
-        let error = visible_error(spec.field);
-        let error_id = format!("{}-error", spec.id);
-        let field = spec.field;
-        let oninput = {
-            let (form, status) = (form.dispatcher(), status.clone());
-            Callback::from(move |event: InputEvent| {
-                let input: HtmlInputElement = event.target_unchecked_into();
-                form.dispatch(FormAction::Edit(field, input.value()));
-                if *status != SaveStatus::Saving {
-                    status.set(SaveStatus::Idle);
-                }
-            })
-        };
-        let onblur = {
-            let form = form.dispatcher();
-            Callback::from(move |_: FocusEvent| form.dispatch(FormAction::Touch(field)))
-        };
-        let placeholder = if field == Field::Server {
-            Some(t("placeholderServer", &[]))
-        } else {
-            None
-        };
-        html! {
-            <div class="field">
-                <label for={spec.id}>{ t(spec.label, &[]) }</label>
-                <input
-                    id={spec.id}
-                    name={spec.id}
-                    type={spec.kind}
-                    autocomplete={spec.autocomplete}
-                    spellcheck="false"
-                    placeholder={placeholder}
-                    value={field_value(&form.account, field)}
-                    aria-invalid={if error.is_some() { "true" } else { "false" }}
-                    aria-describedby={error.as_ref().map(|_| error_id.clone())}
-                    {oninput}
-                    {onblur}
-                />
-                if let Some(error) = &error {
-                    <p id={error_id.clone()} class="error">{ t(error.message_key(), &[]) }</p>
-                }
-            </div>
+            document.set_title(&tr(*lang, "appName", &[]));
         }
     });
-
-    html! {
-        <form novalidate=true {onsubmit} aria-labelledby="account-heading">
-            <h2 id="account-heading">{ t("accountHeading", &[]) }</h2>
-            { for fields }
-            <button id="save" type="submit" disabled={*status == SaveStatus::Saving}>{ t("buttonSave", &[]) }</button>
-            {
-                match &*status {
-                    SaveStatus::Saved => html! { <p class="notice" role="status">{ t("savedNotice", &[]) }</p> },
-                    SaveStatus::Failed(key) => html! { <p class="form-error" role="alert">{ t(key, &[]) }</p> },
-                    SaveStatus::Idle | SaveStatus::Saving => html! {},
-                }
-            }
-        </form>
+    // A call that ended changes the history: fetch it again.
+    let ended = state
+        .snapshot
+        .as_ref()
+        .map(|s| (s.calls.len(), s.missed_calls, state.live_calls().len()));
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with(ended, move |_| refresh_history(dispatch));
     }
+    let reg_state = state.snapshot.as_ref().map(|s| s.state);
+    {
+        let awaiting_login = awaiting_login.clone();
+        use_effect_with(reg_state, move |reg_state| {
+            if *reg_state == Some(RegState::Registered) {
+                awaiting_login.set(false);
+            }
+        });
+    }
+    let show_login = !state.logged_in()
+        || reg_state == Some(RegState::AuthFailed)
+        || (*awaiting_login && reg_state != Some(RegState::Registered));
+    let on_saved = {
+        let awaiting_login = awaiting_login.clone();
+        Callback::from(move |()| awaiting_login.set(true))
+    };
+    let ui_rc = Rc::new(state.clone());
+    html! {
+        <ContextProvider<Language> context={lang}>
+            if show_login {
+                <main class="login" aria-labelledby="app-title">
+                    <h1 id="app-title">{ tr(lang, "popupTitle", &[]) }</h1>
+                    <login::StatusView snapshot={state.snapshot.clone()} unavailable={state.worker_lost} />
+                    <login::AccountForm {on_saved} />
+                </main>
+            } else {
+                <header::Header ui={ui_rc.clone()} dispatch={dispatch.clone()} />
+                <Tabs ui={ui_rc.clone()} dispatch={dispatch.clone()} />
+                <main id={format!("panel-{}", state.screen.as_str())} class="panel"
+                    role="tabpanel" aria-labelledby={format!("tab-{}", state.screen.as_str())}>
+                    {
+                        match state.screen {
+                            Screen::Dial => html! { <dial::DialScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
+                            Screen::Calls => html! { <calls::CallsScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
+                            Screen::History => html! { <history::HistoryScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
+                            Screen::FunctionKeys => html! {
+                                <p id="keys-empty" class="empty">{ tr(lang, "keysEmpty", &[]) }</p>
+                            },
+                            Screen::Settings => html! { <settings_view::SettingsScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
+                        }
+                    }
+                </main>
+            }
+        </ContextProvider<Language>>
+    }
+}
+
+/// The screen tabs: one tab stop, arrow keys move between tabs (WAI-ARIA
+/// tabs pattern with automatic activation).
+#[function_component(Tabs)]
+fn tabs(props: &ScreenProps) -> Html {
+    let lang = i18n::use_language();
+    let current = props.ui.screen;
+    let live = props.ui.live_calls().len();
+    let missed = props.ui.snapshot.as_ref().map_or(0, |s| s.missed_calls);
+    let onkeydown = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let index = Screen::ALL.iter().position(|s| *s == current).unwrap_or(0);
+            let n = Screen::ALL.len();
+            let next = match e.key().as_str() {
+                "ArrowRight" | "ArrowDown" => (index + 1) % n,
+                "ArrowLeft" | "ArrowUp" => (index + n - 1) % n,
+                "Home" => 0,
+                "End" => n - 1,
+                _ => return,
+            };
+            e.prevent_default();
+            if let Some(screen) = Screen::ALL.get(next) {
+                dispatch.emit(UiAction::Show(*screen));
+                focus(&format!("tab-{}", screen.as_str()));
+            }
+        })
+    };
+    let tabs = Screen::ALL.iter().map(|screen| {
+        let selected = *screen == current;
+        let onclick = {
+            let (dispatch, screen) = (props.dispatch.clone(), *screen);
+            Callback::from(move |_| dispatch.emit(UiAction::Show(screen)))
+        };
+        let badge = match screen {
+            Screen::Calls if live > 0 => Some(live as u32),
+            Screen::History if missed > 0 => Some(missed),
+            _ => None,
+        };
+        html! {
+            <button type="button" role="tab" id={format!("tab-{}", screen.as_str())}
+                aria-selected={if selected { "true" } else { "false" }}
+                aria-controls={format!("panel-{}", screen.as_str())}
+                tabindex={if selected { "0" } else { "-1" }}
+                {onclick}>
+                { tr(lang, screen.message_key(), &[]) }
+                if let Some(badge) = badge {
+                    <span class="badge">{ badge }</span>
+                }
+            </button>
+        }
+    });
+    html! {
+        <nav class="tabs" role="tablist" aria-label={tr(lang, "tabsLabel", &[])} {onkeydown}>
+            { for tabs }
+        </nav>
+    }
+}
+
+/// Move keyboard focus to an element by id, once it is rendered.
+pub fn focus(id: &str) {
+    let id = id.to_owned();
+    Timeout::new(0, move || {
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(&id))
+        {
+            if let Ok(element) = element.dyn_into::<web_sys::HtmlElement>() {
+                let _ = element.focus();
+            }
+        }
+    })
+    .forget();
 }
 
 #[wasm_bindgen(start)]
 pub fn main() {
-    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-        if let Some(html) = document.document_element() {
-            let _ = html.set_attribute("lang", &chrome::ui_language());
-        }
-        document.set_title(&t("appName", &[]));
-        if let Some(root) = document.get_element_by_id("app") {
-            yew::Renderer::<App>::with_root(root).render();
-        }
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("app"))
+    {
+        yew::Renderer::<App>::with_root(root).render();
     }
 }

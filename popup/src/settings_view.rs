@@ -1,0 +1,257 @@
+//! The Settings screen: account and logout, language, notifications,
+//! ringtone, audio devices with "test speaker", voicemail / park numbers,
+//! the outbound dialing prefix, and the keyboard shortcuts. Every change is
+//! saved at once.
+
+use ringside::protocol::calls::CallSettings;
+use ringside::protocol::{Reply, Request};
+use ringside::settings::{is_feature_number, Language, Ringtone, Settings};
+use ringside::ui_state::UiAction;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::i18n::{tr, use_language};
+use crate::{chrome, ScreenProps};
+
+/// Shortcut command names (manifest.json `commands`) and their labels.
+const COMMANDS: [(&str, &str); 4] = [
+    ("answer", "cmdAnswer"),
+    ("hangup", "cmdHangup"),
+    ("mute", "cmdMute"),
+    ("_execute_action", "cmdOpenDialer"),
+];
+
+fn save(settings: Settings, dispatch: Callback<UiAction>, notice: UseStateHandle<Option<&'static str>>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        match chrome::request(&Request::SetSettings { settings }).await {
+            Ok(Reply::Settings { settings }) => {
+                dispatch.emit(UiAction::Settings(settings));
+                notice.set(Some("settingsSaved"));
+            }
+            _ => notice.set(Some("errSettingsFailed")),
+        }
+    });
+}
+
+fn input_value(e: &Event) -> String {
+    let input: HtmlInputElement = e.target_unchecked_into();
+    input.value()
+}
+
+#[function_component(SettingsScreen)]
+pub fn settings_screen(props: &ScreenProps) -> Html {
+    let lang = use_language();
+    let notice = use_state(|| None::<&'static str>);
+    let devices = use_state(Vec::<[String; 3]>::new);
+    let commands = use_state(Vec::<[String; 3]>::new);
+    let call_settings = use_state(|| None::<CallSettings>);
+    let number_errors = use_state(Vec::<&'static str>::new);
+    {
+        let (devices, commands, call_settings) = (devices.clone(), commands.clone(), call_settings.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                devices.set(chrome::audio_devices().await);
+                commands.set(chrome::commands().await);
+                if let Ok(Reply::CallSettings { settings }) =
+                    chrome::request(&Request::GetCallSettings).await
+                {
+                    call_settings.set(Some(settings));
+                }
+            });
+        });
+    }
+    let settings = props.ui.settings.clone();
+    let update = |f: fn(&mut Settings, String)| {
+        let (settings, dispatch, notice) = (settings.clone(), props.dispatch.clone(), notice.clone());
+        Callback::from(move |e: Event| {
+            let mut next = settings.clone();
+            let value = match e.target_dyn_into::<HtmlSelectElement>() {
+                Some(select) => select.value(),
+                None => input_value(&e),
+            };
+            f(&mut next, value);
+            save(next, dispatch.clone(), notice.clone());
+        })
+    };
+    let on_language = update(|s, v| {
+        s.language = Language::ALL.into_iter().find(|l| l.code() == v);
+    });
+    let on_ringtone = update(|s, v| {
+        s.ringtone = Ringtone::ALL.into_iter().find(|r| r.as_str() == v).unwrap_or_default();
+    });
+    let on_microphone = update(|s, v| s.microphone = Some(v).filter(|v| !v.is_empty()));
+    let on_speaker = update(|s, v| s.speaker = Some(v).filter(|v| !v.is_empty()));
+    let on_ringer = update(|s, v| s.ringer = Some(v).filter(|v| !v.is_empty()));
+    let on_notifications = {
+        let (settings, dispatch, notice) = (settings.clone(), props.dispatch.clone(), notice.clone());
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = settings.clone();
+            next.notifications = input.checked();
+            save(next, dispatch.clone(), notice.clone());
+        })
+    };
+    let on_prefix = {
+        let (settings, dispatch, notice, errors) = (settings.clone(), props.dispatch.clone(), notice.clone(), number_errors.clone());
+        Callback::from(move |e: Event| {
+            let value = input_value(&e).trim().to_owned();
+            let mut list: Vec<&'static str> = errors.iter().copied().filter(|k| *k != "errOutboundPrefix").collect();
+            if !is_feature_number(&value) {
+                list.push("errOutboundPrefix");
+                errors.set(list);
+                return;
+            }
+            errors.set(list);
+            let mut next = settings.clone();
+            next.dial_rules.outbound_prefix = value;
+            save(next, dispatch.clone(), notice.clone());
+        })
+    };
+    let call_number = |key: &'static str, set: fn(&mut CallSettings, Option<String>)| {
+        let (call_settings, notice, errors) = (call_settings.clone(), notice.clone(), number_errors.clone());
+        Callback::from(move |e: Event| {
+            let value = input_value(&e).trim().to_owned();
+            let mut list: Vec<&'static str> = errors.iter().copied().filter(|k| *k != key).collect();
+            if !is_feature_number(&value) {
+                list.push(key);
+                errors.set(list);
+                return;
+            }
+            errors.set(list);
+            let mut next = (*call_settings).clone().unwrap_or_default();
+            set(&mut next, Some(value).filter(|v| !v.is_empty()));
+            let (call_settings, notice) = (call_settings.clone(), notice.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match chrome::request(&Request::SetCallSettings { settings: next.clone() }).await {
+                    Ok(Reply::Ok) | Ok(Reply::CallSettings { .. }) => {
+                        call_settings.set(Some(next));
+                        notice.set(Some("settingsSaved"));
+                    }
+                    _ => notice.set(Some("errSettingsFailed")),
+                }
+            });
+        })
+    };
+    let on_voicemail = call_number("errVoicemailNumber", |c, v| c.voicemail_target = v);
+    let on_park = call_number("errParkNumber", |c, v| c.park_target = v);
+    let on_logout = Callback::from(|_| {
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = chrome::request(&Request::Logout).await;
+        })
+    });
+    let test_speaker = {
+        let (speaker, notice) = (settings.speaker.clone(), notice.clone());
+        Callback::from(move |_| {
+            let (speaker, notice) = (speaker.clone(), notice.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if !chrome::test_speaker(speaker.as_deref().unwrap_or_default()).await {
+                    notice.set(Some("errSpeakerTest"));
+                }
+            });
+        })
+    };
+    let device_select = |id: &'static str, label: &'static str, kind: &'static str, current: &Option<String>, onchange: Callback<Event>| {
+        let mut n = 0;
+        let options = devices.iter().filter(|d| d[0] == kind && d[1] != "default").map(|d| {
+            n += 1;
+            let name = if d[2].is_empty() { tr(lang, "deviceNumbered", &[&n.to_string()]) } else { d[2].clone() };
+            html! { <option value={d[1].clone()} selected={current.as_deref() == Some(d[1].as_str())}>{ name }</option> }
+        }).collect::<Html>();
+        html! {
+            <div class="field">
+                <label for={id}>{ tr(lang, label, &[]) }</label>
+                <select {id} {onchange}>
+                    <option value="" selected={current.is_none()}>{ tr(lang, "deviceDefault", &[]) }</option>
+                    { options }
+                </select>
+            </div>
+        }
+    };
+    let snapshot = props.ui.snapshot.clone();
+    let account = snapshot.as_ref().and_then(|s| s.aor.clone()).unwrap_or_default();
+    let server = snapshot.as_ref().and_then(|s| s.server.clone()).unwrap_or_default();
+    let call_settings_now = (*call_settings).clone().unwrap_or_default();
+    let field_error = |key: &'static str| -> Html {
+        if number_errors.contains(&key) {
+            html! { <p class="error" role="alert">{ tr(lang, key, &[]) }</p> }
+        } else {
+            html! {}
+        }
+    };
+    let shortcut_rows = COMMANDS.iter().map(|(name, label)| {
+        let shortcut = commands
+            .iter()
+            .find(|c| c[0] == *name)
+            .map(|c| c[1].clone())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| tr(lang, "shortcutNotSet", &[]));
+        html! {
+            <tr data-command={*name}><th scope="row">{ tr(lang, label, &[]) }</th><td><kbd>{ shortcut }</kbd></td></tr>
+        }
+    });
+    html! {
+        <div class="settings">
+            <section aria-labelledby="settings-account">
+                <h2 id="settings-account">{ tr(lang, "settingsAccount", &[]) }</h2>
+                <p class="account-line"><span id="settings-aor">{ account }</span><br /><span class="muted">{ server }</span></p>
+                <button id="logout" type="button" class="secondary" onclick={on_logout}>{ tr(lang, "buttonLogout", &[]) }</button>
+            </section>
+            <section aria-labelledby="settings-general">
+                <h2 id="settings-general">{ tr(lang, "settingsGeneral", &[]) }</h2>
+                <div class="field">
+                    <label for="setting-language">{ tr(lang, "labelLanguage", &[]) }</label>
+                    <select id="setting-language" onchange={on_language}>
+                        <option value="" selected={settings.language.is_none()}>{ tr(lang, "languageBrowser", &[]) }</option>
+                        <option value="en" lang="en" selected={settings.language == Some(Language::En)}>{ "English" }</option>
+                        <option value="zh_CN" lang="zh-CN" selected={settings.language == Some(Language::ZhCn)}>{ "中文" }</option>
+                    </select>
+                </div>
+                <div class="check">
+                    <input id="setting-notifications" type="checkbox" checked={settings.notifications} onchange={on_notifications} />
+                    <label for="setting-notifications">{ tr(lang, "labelNotifications", &[]) }</label>
+                </div>
+            </section>
+            <section aria-labelledby="settings-audio">
+                <h2 id="settings-audio">{ tr(lang, "settingsAudio", &[]) }</h2>
+                { device_select("setting-microphone", "labelMicrophone", "audioinput", &settings.microphone, on_microphone) }
+                { device_select("setting-speaker", "labelSpeaker", "audiooutput", &settings.speaker, on_speaker) }
+                <button id="test-speaker" type="button" class="secondary" onclick={test_speaker}>{ tr(lang, "buttonTestSpeaker", &[]) }</button>
+                { device_select("setting-ringer", "labelRinger", "audiooutput", &settings.ringer, on_ringer) }
+                <div class="field">
+                    <label for="setting-ringtone">{ tr(lang, "labelRingtone", &[]) }</label>
+                    <select id="setting-ringtone" onchange={on_ringtone}>
+                        { for Ringtone::ALL.iter().map(|r| html! {
+                            <option value={r.as_str()} selected={settings.ringtone == *r}>{ tr(lang, r.message_key(), &[]) }</option>
+                        }) }
+                    </select>
+                </div>
+            </section>
+            <section aria-labelledby="settings-numbers">
+                <h2 id="settings-numbers">{ tr(lang, "settingsNumbers", &[]) }</h2>
+                <div class="field">
+                    <label for="setting-voicemail">{ tr(lang, "labelVoicemail", &[]) }</label>
+                    <input id="setting-voicemail" type="text" inputmode="tel" value={call_settings_now.voicemail_target.clone().unwrap_or_default()} onchange={on_voicemail} />
+                    { field_error("errVoicemailNumber") }
+                </div>
+                <div class="field">
+                    <label for="setting-park">{ tr(lang, "labelPark", &[]) }</label>
+                    <input id="setting-park" type="text" inputmode="tel" value={call_settings_now.park_target.clone().unwrap_or_default()} onchange={on_park} />
+                    { field_error("errParkNumber") }
+                </div>
+                <div class="field">
+                    <label for="setting-prefix">{ tr(lang, "labelOutboundPrefix", &[]) }</label>
+                    <input id="setting-prefix" type="text" inputmode="tel" value={settings.dial_rules.outbound_prefix.clone()} onchange={on_prefix} />
+                    { field_error("errOutboundPrefix") }
+                </div>
+            </section>
+            <section aria-labelledby="settings-shortcuts">
+                <h2 id="settings-shortcuts">{ tr(lang, "settingsShortcuts", &[]) }</h2>
+                <table class="shortcuts"><tbody>{ for shortcut_rows }</tbody></table>
+                <p class="hint">{ tr(lang, "shortcutsHint", &[]) }</p>
+            </section>
+            if let Some(key) = *notice {
+                <p id="settings-notice" class="notice" role="status">{ tr(lang, key, &[]) }</p>
+            }
+        </div>
+    }
+}
