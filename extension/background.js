@@ -20,6 +20,8 @@ function dispatch(handler, fail = () => {}) {
 }
 
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  // media_* messages are the offscreen document's (src/protocol/calls.rs); leave them to it.
+  if (typeof message?.type === 'string' && message.type.startsWith('media_')) return false;
   dispatch(
     () => {
       worker.on_message(message, sender).then(sendResponse, (error) => {
@@ -37,6 +39,15 @@ chrome.alarms.onAlarm.addListener((alarm) => dispatch(() => worker.on_alarm(alar
 chrome.storage.onChanged.addListener((changes, area) => dispatch(() => worker.on_storage_changed(changes, area)));
 // Keyboard shortcuts from manifest.json `commands` (answer, hang up, mute).
 chrome.commands?.onCommand.addListener((command) => dispatch(() => worker.on_command(command)));
+// Calls: incoming-call notification buttons (0 Answer, 1 Decline) and body
+// clicks; the call windows the worker opened. Exposed on self.ringside so a
+// test can invoke them (nothing can click a notification in headless Chrome).
+const notificationButton = (id, index) => dispatch(() => worker.on_notification_button(id, index));
+const notificationClicked = (id) => dispatch(() => worker.on_notification_clicked(id));
+chrome.notifications.onButtonClicked.addListener(notificationButton);
+chrome.notifications.onClicked.addListener(notificationClicked);
+chrome.windows.onRemoved.addListener((id) => dispatch(() => worker.on_window_removed(id)));
+self.ringside = { notificationButton, notificationClicked };
 chrome.runtime.onStartup.addListener(() => dispatch(() => worker.on_wake()));
 chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.on_wake()));
 
