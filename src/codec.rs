@@ -32,6 +32,9 @@
 
 pub mod challenge;
 pub mod headers;
+pub mod status;
+
+pub use status::{error_response, reason_phrase};
 
 use rsip::headers::{ToTypedHeader, UntypedHeader};
 use rsip::message::HasHeaders;
@@ -599,7 +602,8 @@ fn validate(msg: &SipMessage) -> Result<(), CodecError> {
 /// JsSIP and SIP.js accept (canonical names such as `Call-ID`, `CSeq`,
 /// `WWW-Authenticate`; CRLF line ends), but it never adds `Content-Length`, which
 /// RFC 3261 §20.14 requires on stream transports and JsSIP relies on: this replaces
-/// any stale value with the real body length.
+/// any stale value with the real body length. A status line gets the RFC's
+/// reason phrase ([`status::reason_phrase`]) instead of rsip's variant name.
 pub fn serialize(msg: &SipMessage) -> String {
     let mut msg = msg.clone();
     // The transport is a WebSocket text frame, so the body goes out as UTF-8;
@@ -617,6 +621,12 @@ pub fn serialize(msg: &SipMessage) -> String {
         len,
     )));
     let mut text = msg.to_string();
+    // rsip prints its variant name as the reason phrase (`486 BusyHere`).
+    if let (SipMessage::Response(r), Some(end)) = (&msg, text.find("\r\n")) {
+        let code = r.status_code.code();
+        let line = format!("SIP/2.0 {code} {}", status::wire_phrase(&r.status_code));
+        text.replace_range(..end, &line);
+    }
     text.push_str(&body);
     text
 }
@@ -948,6 +958,39 @@ mod tests {
             "{text}"
         );
         assert_eq!(parse(text.as_bytes()).unwrap().body(), b"v=0\r\n");
+    }
+
+    #[test]
+    fn status_lines_carry_the_rfc_reason_phrase() {
+        let request = parse(&options(&[])).unwrap();
+        let SipMessage::Request(request) = request else {
+            panic!("a request")
+        };
+        let line = |status: rsip::StatusCode| {
+            let response = rsip::Response {
+                status_code: status,
+                version: rsip::Version::V2,
+                headers: request.headers.clone(),
+                body: Vec::new(),
+            };
+            let text = serialize(&SipMessage::Response(response));
+            text.split("\r\n").next().unwrap_or_default().to_string()
+        };
+        assert_eq!(line(486.into()), "SIP/2.0 486 Busy Here");
+        assert_eq!(line(487.into()), "SIP/2.0 487 Request Terminated");
+        assert_eq!(
+            line(481.into()),
+            "SIP/2.0 481 Call/Transaction Does Not Exist"
+        );
+        assert_eq!(line(202.into()), "SIP/2.0 202 Accepted");
+        assert_eq!(line(489.into()), "SIP/2.0 489 Bad Event");
+        assert_eq!(line(422.into()), "SIP/2.0 422 Session Interval Too Small");
+        assert_eq!(line(412.into()), "SIP/2.0 412 Conditional Request Failed");
+        // A code rsip does not know keeps the phrase it arrived with.
+        let received = b"SIP/2.0 299 Quite Fine\r\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bKx1\r\n\
+            From: <sip:1@p>;tag=a\r\nTo: <sip:2@p>;tag=b\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        let text = serialize(&parse(received).unwrap());
+        assert!(text.starts_with("SIP/2.0 299 Quite Fine\r\n"), "{text}");
     }
 
     trait ReplaceAll {
