@@ -476,7 +476,17 @@ impl UserAgent {
             }
             // A CRLF keepalive from the far end (RFC 5626 §4.4.1) is not an error.
             Err(CodecError::Empty) => Ok(()),
-            Err(e) => Err(EngineError::Codec(e)),
+            Err(e) => {
+                // RFC 3261 §8.2: a request we cannot process is still answered
+                // (400/413/416/501/505), so the sender does not retry until Timer F.
+                if e.status_code().is_some() {
+                    let tag = self.random.tag();
+                    if let Some(text) = codec::error_response(bytes, &e, &tag) {
+                        self.transmits.push_back(Transmit { text });
+                    }
+                }
+                Err(EngineError::Codec(e))
+            }
         };
         self.link_calls(now, mark);
         self.flush();

@@ -10,12 +10,16 @@
 //! For each message the RFC says what a conformant element does; for a UA that is
 //! one of: handle it (parse and read the right fields), refuse it as malformed
 //! (400), or recognise a condition it must answer specially (416, 501, 505, 420).
-//! `CodecError::status_code` carries that answer. Nothing may panic.
+//! `CodecError::status_code` carries that answer, and a connected `UserAgent` fed
+//! the message must send exactly that response (or nothing, for a response, an
+//! ACK, or a request whose Via/From/To/Call-ID/CSeq are missing). Nothing may panic.
 //!
 //! Deviations from RFC 4475 that come from rsip 0.4 are listed at the test that
 //! shows them (search for "rsip deviation").
 
 use ringside::codec::{self, CodecError};
+use ringside::engine::{EngineError, UaConfig, UserAgent};
+use ringside::Instant;
 use rsip::message::HeadersExt;
 use rsip::{Method, SipMessage};
 
@@ -31,11 +35,64 @@ fn valid(name: &str, text: &str) -> SipMessage {
     }
 }
 
-fn refused(name: &str, text: &str) -> CodecError {
-    match codec::parse(&wire(text)) {
+/// Refused by the codec, and answered by the engine with `answer` (or not at
+/// all: responses, ACK, and requests whose Via/From/To/Call-ID/CSeq are lost).
+fn refused(name: &str, answer: Option<u16>, text: &str) -> CodecError {
+    let bytes = wire(text);
+    let e = match codec::parse(&bytes) {
         Ok(m) => panic!("{name}: invalid message accepted: {m:?}"),
         Err(e) => e,
+    };
+    assert_eq!(
+        engine_answer(name, &bytes),
+        answer,
+        "{name}: engine's answer"
+    );
+    e
+}
+
+/// The status code of what a connected engine sends back for `bytes`, which
+/// it must report as unparseable.
+fn engine_answer(name: &str, bytes: &[u8]) -> Option<u16> {
+    let now = Instant::from_millis(1_000);
+    let mut ua = UserAgent::new(UaConfig::new("1001", "pbx.test", "pass1001"), 4475);
+    ua.handle_connected(now);
+    while ua.poll_transmit().is_some() {}
+    let result = ua.handle_transport(now, bytes);
+    assert!(
+        matches!(result, Err(EngineError::Codec(_))),
+        "{name}: {result:?}"
+    );
+    let sent: Vec<String> = std::iter::from_fn(|| ua.poll_transmit())
+        .map(|t| t.text)
+        .collect();
+    assert!(sent.len() <= 1, "{name}: {sent:?}");
+    let text = sent.first()?;
+    let mut lines = text.split("\r\n");
+    let status = lines.next().unwrap_or_default();
+    let code = status
+        .strip_prefix("SIP/2.0 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|c| c.parse().ok());
+    // RFC 3261 §8.2.6.2: the request's identifiers are copied, To gets our tag.
+    for name_ in ["Via: ", "From: ", "To: ", "Call-ID: ", "CSeq: "] {
+        assert!(
+            lines.clone().any(|l| l.starts_with(name_)),
+            "{name}: no {name_}in {text}"
+        );
     }
+    assert!(
+        lines
+            .clone()
+            .any(|l| l.starts_with("To: ")
+                && l.to_ascii_lowercase().replace(' ', "").contains(";tag=")),
+        "{name}: {text}"
+    );
+    assert!(
+        text.ends_with("Content-Length: 0\r\n\r\n"),
+        "{name}: {text}"
+    );
+    code
 }
 
 const SDP_150: &str = "v=0
@@ -138,6 +195,7 @@ Content-Length: 0
         CodecError::UnknownMethod("!interesting-Method0123456789_*+`.%indeed'~".into())
     );
     assert_eq!(e.status_code(), Some(501));
+    assert_eq!(engine_answer("intmeth", text.as_bytes()), Some(501));
 }
 
 #[test]
@@ -193,7 +251,9 @@ L:0
 #[test]
 fn esc02_3_1_1_5_percent_that_is_not_an_escape() {
     // RE%47IST%45R is not REGISTER (no unescaping in a method): a UA answers 501.
-    let e = codec::parse(&wire(
+    let e = refused(
+        "esc02",
+        Some(501),
         "RE%47IST%45R sip:registrar.example.com SIP/2.0
 To: \"%Z%45\" <sip:resource@example.com>
 From: \"%Z%45\" <sip:resource@example.com>;tag=f232jadfj23
@@ -207,8 +267,7 @@ Contact: <sip:alias3@host3.example.com>
 l: 0
 
 ",
-    ))
-    .unwrap_err();
+    );
     assert_eq!(e, CodecError::UnknownMethod("RE%47IST%45R".into()));
     // The same message as REGISTER parses, and C%6Fntact is a header of its own.
     let m = valid(
@@ -478,6 +537,7 @@ Contact: <sip:user@host105.example.com>
 fn badinv01_3_1_2_1_extraneous_header_field_separators() {
     let e = refused(
         "badinv01",
+        Some(400),
         &format!(
             "INVITE sip:user@example.com SIP/2.0
 To: sip:j.user@example.com
@@ -501,6 +561,7 @@ Content-Type: application/sdp
 fn clerr_3_1_2_2_content_length_larger_than_message() {
     let e = refused(
         "clerr",
+        Some(400),
         &format!(
             "INVITE sip:user@example.com SIP/2.0
 Max-Forwards: 80
@@ -527,6 +588,7 @@ Content-Length: 9999
 fn ncl_3_1_2_3_negative_content_length() {
     let e = refused(
         "ncl",
+        Some(400),
         &format!(
             "INVITE sip:user@example.com SIP/2.0
 Max-Forwards: 254
@@ -550,6 +612,7 @@ Content-Length: -999
 fn scalar02_3_1_2_4_request_scalar_fields_with_overlarge_values() {
     let e = refused(
         "scalar02",
+        Some(400),
         &format!(
             "REGISTER sip:example.com SIP/2.0
 Via: SIP/2.0/TCP host129.example.com;branch=z9hG4bK342sdfoi3
@@ -575,6 +638,7 @@ fn scalarlg_3_1_2_5_response_scalar_fields_with_overlarge_values() {
     // A response is never answered: it is dropped.
     let e = refused(
         "scalarlg",
+        None,
         "SIP/2.0 503 Service Unavailable
 Via: SIP/2.0/TCP host129.example.com;branch=z9hG4bKzzxdiwo34sw;received=192.0.2.129
 To: <sip:user@example.com>
@@ -594,6 +658,7 @@ Content-Length: 0
 fn quotbal_3_1_2_6_unterminated_quoted_string_in_display_name() {
     let e = refused(
         "quotbal",
+        Some(400),
         &format!(
             "INVITE sip:user@example.com SIP/2.0
 To: \"Mr. J. User <sip:j.user@example.com>
@@ -617,6 +682,7 @@ Content-Length: 152
 fn ltgtruri_3_1_2_7_brackets_around_request_uri() {
     let e = refused(
         "ltgtruri",
+        Some(400),
         "INVITE <sip:user@example.com> SIP/2.0
 To: sip:user@example.com
 From: sip:caller@example.net;tag=39291
@@ -637,6 +703,7 @@ Content-Length: 0
 fn lwsruri_3_1_2_8_lws_inside_request_uri() {
     let e = refused(
         "lwsruri",
+        Some(400),
         "INVITE sip:user@example.com; lr SIP/2.0
 To: sip:user@example.com;tag=3xfe-9921883-z9f
 From: sip:caller@example.net;tag=231413434
@@ -656,6 +723,7 @@ Content-Length: 0
 fn lwsstart_3_1_2_9_multiple_sp_in_request_line() {
     let e = refused(
         "lwsstart",
+        Some(400),
         &format!(
             "INVITE  sip:user@example.com  SIP/2.0
 Max-Forwards: 8
@@ -678,6 +746,7 @@ Content-Length: 150
 fn trws_3_1_2_10_sp_at_end_of_request_line() {
     let e = refused(
         "trws",
+        Some(400),
         "OPTIONS sip:remote-target@example.com SIP/2.0  
 Via: SIP/2.0/TCP host1.examle.com;branch=z9hG4bK299342093
 To: <sip:remote-target@example.com>
@@ -697,6 +766,7 @@ Content-Length: 0
 fn escruri_3_1_2_11_escaped_headers_in_request_uri() {
     let e = refused(
         "escruri",
+        Some(400),
         &format!(
             "INVITE sip:user@example.com?Route=%3Csip:example.com%3E SIP/2.0
 To: sip:user@example.com
@@ -747,6 +817,7 @@ Content-Length: 150
 fn regbadct_3_1_2_13_name_addr_uri_not_in_brackets() {
     let e = refused(
         "regbadct",
+        Some(400),
         "REGISTER sip:example.com SIP/2.0
 To: sip:user@example.com
 From: sip:user@example.com;tag=998332
@@ -766,6 +837,7 @@ l: 0
 fn badaspec_3_1_2_14_spaces_within_addr_spec() {
     let e = refused(
         "badaspec",
+        Some(400),
         "OPTIONS sip:user@example.org SIP/2.0
 Via: SIP/2.0/UDP host4.example.com:5060;branch=z9hG4bKkdju43234
 Max-Forwards: 70
@@ -785,6 +857,7 @@ l: 0
 fn baddn_3_1_2_15_non_token_characters_in_display_name() {
     let e = refused(
         "baddn",
+        Some(400),
         "OPTIONS sip:t.watson@example.org SIP/2.0
 Via:     SIP/2.0/UDP c.example.com:5060;branch=z9hG4bKkdjuw
 Max-Forwards:      70
@@ -804,6 +877,7 @@ l: 0
 fn badvers_3_1_2_16_unknown_protocol_version() {
     let e = refused(
         "badvers",
+        Some(505),
         "OPTIONS sip:t.watson@example.org SIP/7.0
 Via:     SIP/7.0/UDP c.example.com;branch=z9hG4bKkdjuw
 Max-Forwards:     70
@@ -823,6 +897,7 @@ l: 0
 fn mismatch01_3_1_2_17_start_line_and_cseq_method_mismatch() {
     let e = refused(
         "mismatch01",
+        Some(400),
         "OPTIONS sip:user@example.com SIP/2.0
 To: sip:j.user@example.com
 From: sip:caller@example.net;tag=34525
@@ -842,6 +917,7 @@ l: 0
 fn mismatch02_3_1_2_18_unknown_method_with_cseq_mismatch() {
     let e = refused(
         "mismatch02",
+        Some(400),
         "NEWMETHOD sip:user@example.com SIP/2.0
 To: sip:j.user@example.com
 From: sip:caller@example.net;tag=34525
@@ -870,6 +946,7 @@ a=rtpmap:31 LPC
 fn bigcode_3_1_2_19_overlarge_response_code() {
     let e = refused(
         "bigcode",
+        None,
         "SIP/2.0 4294967301 better not break the receiver
 Via: SIP/2.0/UDP 192.0.2.105;branch=z9hG4bK2398ndaoe
 Call-ID: bigcode.asdof3uj203asdnf3429uasdhfas3ehjasdfas9i
@@ -913,6 +990,7 @@ l: 0
 fn insuf_3_3_1_missing_required_header_fields() {
     let e = refused(
         "insuf",
+        None,
         "INVITE sip:user@example.com SIP/2.0
 CSeq: 193942 INVITE
 Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf
@@ -937,6 +1015,7 @@ a=rtpmap:31 LPC
 fn unkscm_3_3_2_request_uri_with_unknown_scheme() {
     let e = refused(
         "unkscm",
+        Some(416),
         "OPTIONS nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0
 To: sip:user@example.com
 From: sip:caller@example.net;tag=384
@@ -955,6 +1034,7 @@ Content-Length: 0
 fn novelsc_3_3_3_request_uri_with_known_but_atypical_scheme() {
     let e = refused(
         "novelsc",
+        Some(416),
         "OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0
 To: sip:user@example.com
 From: sip:caller@example.net;tag=384
@@ -977,6 +1057,7 @@ fn unksm2_3_3_4_unknown_uri_schemes_in_header_fields() {
     // (the request is refused) is the same.
     let e = refused(
         "unksm2",
+        Some(400),
         "REGISTER sip:example.com SIP/2.0
 To: isbn:2983792873
 From: <http://www.example.com>;tag=3234233
@@ -1070,6 +1151,7 @@ Content-Length:0
 fn multi01_3_3_8_multiple_values_in_single_value_required_fields() {
     let e = refused(
         "multi01",
+        Some(400),
         &format!(
             "INVITE sip:user@company.com SIP/2.0
 Contact: <sip:caller@host25.example.net>
@@ -1100,6 +1182,7 @@ Max-Forwards: 5
 fn mcl01_3_3_9_multiple_content_length_values() {
     let e = refused(
         "mcl01",
+        Some(400),
         "OPTIONS sip:user@example.com SIP/2.0
 Via: SIP/2.0/UDP host5.example.net;branch=z9hG4bK293423
 To: sip:user@example.com
@@ -1269,6 +1352,42 @@ m=audio 49217 RTP/AVP 0
     assert_eq!(codec::from_tag(&m), None);
 }
 
+// ─────────────────── What the engine answers, beyond RFC 4475 ───────────────────
+
+#[test]
+fn a_malformed_ack_is_never_answered() {
+    // RFC 3261 §17: an ACK gets no response, not even a 400.
+    let ack = wire(
+        "ACK sip:user@example.com SIP/2.0
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234
+From: sip:caller@example.net;tag=384
+To: sip:user@example.com;tag=9
+Call-ID: ack.asdfasser0q239nwsdfasdkl34
+CSeq: 1 ACK
+Max-Forwards: many
+
+",
+    );
+    assert_eq!(engine_answer("ack", &ack), None);
+}
+
+#[test]
+fn a_request_over_the_size_cap_is_answered_413() {
+    let mut big = wire(
+        "MESSAGE sip:user@example.com SIP/2.0
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234
+From: sip:caller@example.net;tag=384
+To: sip:user@example.com
+Call-ID: big.asdfasser0q239nwsdfasdkl34
+CSeq: 1 MESSAGE
+Content-Type: text/plain
+
+",
+    );
+    big.extend(std::iter::repeat_n(b'x', codec::MAX_MESSAGE_SIZE));
+    assert_eq!(engine_answer("big", &big), Some(413));
+}
+
 // ──────────────────────────── Robustness ────────────────────────────
 
 /// Every prefix of every torture message, and every message with one byte
@@ -1293,8 +1412,19 @@ Content-Length: 150
 
 {SDP_150}"
     ));
+    // One engine sees every variant: whatever it answers must be one response.
+    let now = Instant::from_millis(1_000);
+    let mut ua = UserAgent::new(UaConfig::new("1001", "pbx.test", "pass1001"), 4475);
+    ua.handle_connected(now);
+    let mut feed = |bytes: &[u8]| {
+        let _ = ua.handle_transport(now, bytes);
+        while let Some(t) = ua.poll_transmit() {
+            assert!(t.text.starts_with("SIP/2.0 "), "{}", t.text);
+        }
+    };
     for end in 0..base.len() {
         let _ = codec::parse(&base[..end]);
+        feed(&base[..end]);
     }
     for i in 0..base.len() {
         for flip in [0x01u8, 0x20, 0x80] {
@@ -1305,6 +1435,7 @@ Content-Length: 150
             if let Ok(msg) = codec::parse(&m) {
                 let _ = codec::parse(codec::serialize(&msg).as_bytes());
             }
+            feed(&m);
         }
     }
 }
