@@ -18,6 +18,8 @@ use crate::pbx::{self, Pbx};
 use crate::util::{self, Result};
 use crate::setup;
 
+mod engine;
+
 const BASELINE: &str = "xtask/bench-baseline.json";
 const REGISTER_SAMPLES: usize = 11;
 
@@ -35,15 +37,22 @@ pub fn run() -> Result<()> {
     if let Ok(metric) = &register {
         metrics.push(Metric { name: "register.cold_ms".into(), value: *metric, unit: "ms" });
     }
+    // baselines measured in this run (a third-party stack) win over bench-baseline.json
+    let mut same_run = Map::new();
+    let engine = engine::metrics().map(|(engine, baselines)| {
+        metrics.extend(engine);
+        same_run.extend(baselines);
+    });
     let popup = popup_open(&dist.dir);
     if let Ok((popup_ms, static_ms)) = &popup {
         metrics.push(Metric { name: "popup.open_to_interactive_ms".into(), value: *popup_ms, unit: "ms" });
         metrics.push(Metric { name: "popup.static_page_ms".into(), value: *static_ms, unit: "ms" });
         metrics.push(Metric { name: "popup.open_to_interactive_ratio".into(), value: popup_ms / static_ms.max(0.1), unit: "x" });
     }
-    let results = write_results(&metrics)?;
+    let results = write_results(&metrics, same_run)?;
     print_table(&results);
     register.map(|_| ())?;
+    engine?;
     popup.map(|_| ())
 }
 
@@ -136,11 +145,12 @@ fn median(mut samples: Vec<f64>) -> Option<f64> {
     Some(if samples.len() % 2 == 1 { samples[middle] } else { (samples[middle - 1] + samples[middle]) / 2.0 })
 }
 
-fn write_results(metrics: &[Metric]) -> Result<Vec<Value>> {
-    let baseline: Map<String, Value> = fs::read_to_string(util::root().join(BASELINE))
+fn write_results(metrics: &[Metric], same_run: Map<String, Value>) -> Result<Vec<Value>> {
+    let mut baseline: Map<String, Value> = fs::read_to_string(util::root().join(BASELINE))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default();
+    baseline.extend(same_run);
     let results: Vec<Value> = metrics
         .iter()
         .map(|metric| {
