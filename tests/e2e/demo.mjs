@@ -16,7 +16,7 @@ if (!server) {
 }
 
 const headless = !process.env.DISPLAY;
-const ext = await launchExtension({ headless });
+const ext = await launchExtension({ headless, handleSignals: false });
 let closing = false;
 const shutdown = async (code) => {
   if (closing) return;

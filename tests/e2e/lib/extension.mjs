@@ -36,12 +36,15 @@ export const CHROMIUM_FLAGS = [
 // loaded 2-core CI box (several browsers start side by side).
 export const LAUNCH_TIMEOUT_MS = 60_000;
 
-export async function launchExtension({ headless = true } = {}) {
+/** `handleSignals: false` leaves Ctrl-C to the caller (the demo closes the browser itself). */
+export async function launchExtension({ headless = true, handleSignals = true } = {}) {
   const profile = await mkdtemp(path.join(tmpdir(), 'ringside-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless,
     timeout: LAUNCH_TIMEOUT_MS,
+    handleSIGINT: handleSignals,
+    handleSIGTERM: handleSignals,
     // Playwright disables extensions by default; the test is the extension.
     ignoreDefaultArgs: ['--disable-extensions'],
     args: [`--disable-extensions-except=${distDir}`, `--load-extension=${distDir}`, ...CHROMIUM_FLAGS],
