@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPbx } from '../peers/index.js';
-import { launchExtension } from './lib/extension.mjs';
+import { killWorker, launchExtension } from './lib/extension.mjs';
 
 const V = 1;
 let pbx;
@@ -170,4 +170,16 @@ test('bad commands get typed errors', async () => {
   assert.equal((await a.send({ type: 'hangup', call: 999 })).error.code, 'no_such_call');
   assert.equal((await a.send({ type: 'dial', number: 'x y z' })).error.code, 'invalid_number');
   assert.equal((await a.send({ type: 'send_to_voicemail', call: 1 })).error.code, 'not_configured');
+});
+
+test('killing the callee\'s worker mid-call: the offscreen document keeps the media flowing', async () => {
+  const call = await connect(a, b);
+  await mediaGrows(b, call.in);
+  await killWorker(b.ext);
+  // media_stats is answered by the offscreen document alone: the connection
+  // outlived the worker that set it up.
+  await mediaGrows(b, call.in);
+  await mediaGrows(a, call.out);
+  await a.send({ type: 'hangup', call: call.out });
+  await ended(a, call.out);
 });
