@@ -352,11 +352,13 @@ impl Call {
         self.is_ended() && self.finish_by.is_none()
     }
 
-    /// Does this request (with a To tag) belong to one of our dialogs?
+    /// Does this request (with a To tag) belong to one of our dialogs,
+    /// confirmed or (outgoing call, still ringing) early?
     pub fn owns_request(&self, request: &Request) -> bool {
         self.dialog
             .as_ref()
             .is_some_and(|d| d.matches_request(request))
+            || self.early.iter().any(|d| d.matches_request(request))
     }
 
     /// Is `branch` the branch of the peer's INVITE? (CANCEL matching.)
@@ -902,7 +904,7 @@ impl Call {
     /// retransmissions already).
     pub fn on_request(&mut self, io: &mut Io<'_>, request: Request) {
         let Some(dialog) = self.dialog.as_mut() else {
-            io.respond(response_to(&request, 481, None));
+            self.on_early_request(io, request);
             return;
         };
         if let Err(crate::dialog::DialogError::CSeqOutOfOrder { .. }) = dialog.on_request(&request)
@@ -931,6 +933,51 @@ impl Call {
                 let mut r = response_to(&request, 405, None);
                 r.headers
                     .push(make_header("Allow", crate::engine::ALLOW.into()));
+                io.respond(r);
+            }
+        }
+    }
+
+    /// A request from the callee inside an early dialog of our INVITE. PBXes
+    /// send an UPDATE without SDP while it rings (Asterisk: connected-line
+    /// updates, RFC 3311 §5.1) or INFO (RFC 6086 §4.2); a 481 there tells the
+    /// peer the dialog is gone (RFC 5057) and may cost the call.
+    fn on_early_request(&mut self, io: &mut Io<'_>, request: Request) {
+        let ended = self.is_ended();
+        let early = self.early.iter_mut().find(|d| d.matches_request(&request));
+        let Some(dialog) = early.filter(|_| !ended) else {
+            io.respond(response_to(&request, 481, None));
+            return;
+        };
+        if let Err(crate::dialog::DialogError::CSeqOutOfOrder { .. }) = dialog.on_request(&request)
+        {
+            io.respond(response_to(&request, 500, None));
+            return;
+        }
+        let remote_tag = dialog.id.remote_tag.clone();
+        match request.method {
+            // RFC 3311 §5.2: our INVITE's offer is still unanswered (an
+            // unreliable 18x does not complete it), so an offer is glare.
+            Method::Update if sdp_body(&request).is_some() => {
+                io.respond(response_to(&request, 491, None));
+            }
+            // A target refresh: the 2xx carries our Contact (RFC 3311 §5.2).
+            Method::Update => {
+                let mut ok = response_to(&request, 200, None);
+                ok.headers.push(make_header("Contact", io.local.contact()));
+                io.respond(ok);
+            }
+            Method::Info => self.on_info(io, request),
+            // Not the callee's to send (RFC 3261 §15), but it plainly ends
+            // that fork; the INVITE still gets its final response.
+            Method::Bye => {
+                io.respond(response_to(&request, 200, None));
+                self.early.retain(|d| d.id.remote_tag != remote_tag);
+            }
+            _ => {
+                let mut r = response_to(&request, 405, None);
+                r.headers
+                    .push(make_header("Allow", "UPDATE, INFO, BYE".into()));
                 io.respond(r);
             }
         }
@@ -2156,6 +2203,144 @@ mod tests {
             &ended(&events(&mut p.a), ca)[..],
             [EndReason::Rejected { code: 481, .. }]
         ));
+    }
+
+    /// A request from the far end (`tag=far1`, as `reply` answers) inside
+    /// the dialog our `invite` opened.
+    fn far_request(
+        invite: &Request,
+        method: &str,
+        cseq: u32,
+        extra: &[&str],
+        body: &str,
+    ) -> Vec<u8> {
+        let mut lines = vec![
+            format!("{method} {} SIP/2.0", invite_contact(invite)),
+            format!("Via: SIP/2.0/WSS pbx.test;branch=z9hG4bKfar{cseq}{method}"),
+            format!(
+                "From: {};tag=far1",
+                header(invite, "To").unwrap_or_default()
+            ),
+            format!("To: {}", header(invite, "From").unwrap_or_default()),
+            format!("Call-ID: {}", codec::call_id(invite).unwrap_or_default()),
+            format!("CSeq: {cseq} {method}"),
+            "Contact: <sip:far@192.0.2.9;transport=ws>".into(),
+            "Max-Forwards: 70".into(),
+        ];
+        lines.extend(extra.iter().map(|l| l.to_string()));
+        lines.push(format!("Content-Length: {}", body.len()));
+        format!("{}\r\n\r\n{body}", lines.join("\r\n")).into_bytes()
+    }
+
+    fn invite_contact(invite: &Request) -> String {
+        let contact = header(invite, "Contact").unwrap_or_default();
+        contact.trim_matches(['<', '>']).to_string()
+    }
+
+    fn status_codes(msgs: &[SipMessage]) -> Vec<u16> {
+        msgs.iter()
+            .filter_map(|m| match m {
+                SipMessage::Response(r) => Some(r.status_code.code()),
+                SipMessage::Request(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn requests_in_the_early_dialog_of_our_invite_are_answered() {
+        // A (us)                         PBX
+        // |--- INVITE (offer) ------------>|
+        // |<-- 180 Ringing (To tag far1) --|
+        // |<-- UPDATE (no SDP) ------------|  connected-line update
+        // |--- 200 OK (Contact) ---------->|
+        // |<-- UPDATE (SDP offer) ---------|
+        // |--- 491 (our offer pending) --->|
+        // |<-- INFO dtmf-relay ------------|
+        // |--- 200 OK -------------------->|  Dtmf event
+        // |<-- INFO (old CSeq) ------------|
+        // |--- 500 ----------------------->|
+        // |<-- 200 OK (INVITE) ------------|
+        // |--- ACK ----------------------->|  the early dialog is the call's
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        sent(&mut ua);
+        let call = ua.call(now, "1002", OFFER).unwrap();
+        let invite = sent_requests(&mut ua).pop().expect("INVITE");
+        ua.handle_transport(now, &reply(&invite, 180, &[])).unwrap();
+        events(&mut ua);
+
+        let update = far_request(
+            &invite,
+            "UPDATE",
+            10,
+            &["P-Asserted-Identity: <sip:1003@pbx.test>"],
+            "",
+        );
+        ua.handle_transport(now, &update).unwrap();
+        let out = sent(&mut ua);
+        assert_eq!(status_codes(&out), [200]);
+        let SipMessage::Response(ok) = &out[0] else {
+            panic!("a response")
+        };
+        assert!(codec::header(ok, "Contact").is_some(), "{ok}");
+
+        let offer = far_request(
+            &invite,
+            "UPDATE",
+            11,
+            &["Content-Type: application/sdp"],
+            ANSWER,
+        );
+        ua.handle_transport(now, &offer).unwrap();
+        assert_eq!(status_codes(&sent(&mut ua)), [491]);
+
+        let info = far_request(
+            &invite,
+            "INFO",
+            12,
+            &["Content-Type: application/dtmf-relay"],
+            "Signal=5\r\nDuration=160\r\n",
+        );
+        ua.handle_transport(now, &info).unwrap();
+        assert_eq!(status_codes(&sent(&mut ua)), [200]);
+        assert!(events(&mut ua)
+            .iter()
+            .any(|e| matches!(e, Event::Dtmf { call: c, digit: '5', .. } if *c == call)));
+
+        let stale = far_request(&invite, "INFO", 9, &[], "");
+        ua.handle_transport(now, &stale).unwrap();
+        assert_eq!(status_codes(&sent(&mut ua)), [500]);
+
+        let answer = reply(
+            &invite,
+            200,
+            &[("Contact", "<sip:far@192.0.2.9;transport=ws>")],
+        );
+        ua.handle_transport(now, &answer).unwrap();
+        let acks = sent_requests(&mut ua);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].method, Method::Ack);
+        assert!(matches!(
+            ua.call_state(call),
+            Some(CallState::Connected { .. })
+        ));
+        // The early dialog's CSeq carried over into the confirmed one.
+        let late = far_request(&invite, "INFO", 12, &[], "");
+        ua.handle_transport(now, &late).unwrap();
+        assert_eq!(status_codes(&sent(&mut ua)), [500]);
+    }
+
+    #[test]
+    fn a_request_in_an_early_dialog_we_never_saw_is_481() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        sent(&mut ua);
+        ua.call(now, "1002", OFFER).unwrap();
+        let invite = sent_requests(&mut ua).pop().expect("INVITE");
+        // No 18x with that To tag arrived: there is no early dialog yet.
+        ua.handle_transport(now, &far_request(&invite, "UPDATE", 1, &[], ""))
+            .unwrap();
+        assert_eq!(status_codes(&sent(&mut ua)), [481]);
     }
 
     #[test]
