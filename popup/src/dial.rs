@@ -123,14 +123,15 @@ pub fn dial_screen(props: &ScreenProps) -> Html {
                 error.set(None);
             })
         };
+        // Digits are named by their visible text; the symbols get a word.
         let label = match *key {
-            "*" => tr(lang, "keyStar", &[]),
-            "#" => tr(lang, "keyPound", &[]),
-            k => k.to_owned(),
+            "*" => Some(tr(lang, "keyStar", &[])),
+            "#" => Some(tr(lang, "keyPound", &[])),
+            _ => None,
         };
         html! {
             <button type="button" class="pad-key" data-key={*key} aria-label={label} {onclick}>
-                <span class="digit" aria-hidden="true">{ *key }</span>
+                <span class="digit">{ *key }</span>
                 <span class="letters" aria-hidden="true">{ *letters }</span>
             </button>
         }

@@ -173,8 +173,11 @@ fn app() -> Html {
             } else {
                 <header::Header ui={ui_rc.clone()} dispatch={dispatch.clone()} />
                 <Tabs ui={ui_rc.clone()} dispatch={dispatch.clone()} />
-                <main id={format!("panel-{}", state.screen.as_str())} class="panel"
-                    role="tabpanel" aria-labelledby={format!("tab-{}", state.screen.as_str())}>
+                <main class="panel">
+                    <h1 class="visually-hidden">{ tr(lang, state.screen.message_key(), &[]) }</h1>
+                    <login::StatusView snapshot={state.snapshot.clone()} unavailable={state.worker_lost} sentence={false} />
+                    <div id={format!("panel-{}", state.screen.as_str())} role="tabpanel"
+                        aria-labelledby={format!("tab-{}", state.screen.as_str())}>
                     {
                         match state.screen {
                             Screen::Dial => html! { <dial::DialScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
@@ -186,6 +189,7 @@ fn app() -> Html {
                             Screen::Settings => html! { <settings_view::SettingsScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
                         }
                     }
+                    </div>
                 </main>
             }
         </ContextProvider<Language>>
@@ -244,8 +248,10 @@ fn tabs(props: &ScreenProps) -> Html {
         }
     });
     html! {
-        <nav class="tabs" role="tablist" aria-label={tr(lang, "tabsLabel", &[])} {onkeydown}>
-            { for tabs }
+        <nav aria-label={tr(lang, "tabsLabel", &[])}>
+            <div class="tabs" role="tablist" {onkeydown}>
+                { for tabs }
+            </div>
         </nav>
     }
 }

@@ -16,6 +16,10 @@ use crate::i18n::{tr, use_language};
 pub struct StatusProps {
     pub snapshot: Option<Snapshot>,
     pub unavailable: bool,
+    /// False where the header already shows `#reg-state`: only the hint
+    /// and the certificate link, and nothing while all is well.
+    #[prop_or(true)]
+    pub sentence: bool,
 }
 
 pub fn sentence(lang: Language, snapshot: &Snapshot) -> String {
@@ -65,9 +69,14 @@ pub fn status_view(props: &StatusProps) -> Html {
         (RegState::Unreachable, Some(_)) => Some("hintUnreachableSecure"),
         (state, _) => state.hint_key(),
     };
+    if !props.sentence && hint.is_none() {
+        return html! {};
+    }
     html! {
         <div class="status" data-state={state}>
-            <p id="reg-state" data-state={state} role="status" aria-live="polite">{ sentence(lang, snapshot) }</p>
+            if props.sentence {
+                <p id="reg-state" data-state={state} role="status" aria-live="polite">{ sentence(lang, snapshot) }</p>
+            }
             if let Some(hint) = hint {
                 <p class="hint">{ tr(lang, hint, &[]) }</p>
             }
