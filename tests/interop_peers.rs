@@ -234,7 +234,7 @@ fn engine_registrations_md5_and_sha256_make_us_reachable_from_jssip_and_rejectio
 }
 
 #[test]
-fn jssip_calls_the_engine_which_answers_and_jssip_hangs_up() {
+fn jssip_calls_the_engine_which_answers_holds_sends_dtmf_and_hangs_up() {
     let pbx = Pbx::start().expect("the test PBX starts");
     let mut peers = peers_or_skip!(pbx);
     let clock = Clock(WallClock::now());
@@ -257,6 +257,45 @@ fn jssip_calls_the_engine_which_answers_and_jssip_hangs_up() {
         us.ua.call_state(call),
         Some(CallState::Connected { .. })
     ));
+
+    // JsSIP holds (re-INVITE a=sendonly) and resumes; we see both.
+    let remote_hold = |p: &Phone, held: bool| {
+        p.events
+            .iter()
+            .any(|e| matches!(e, Event::CallUpdated { remote_hold, .. } if *remote_hold == held))
+    };
+    peers.cmd(json!({"op": "hold", "session": session}));
+    run_until(&mut [&mut us], &clock, |p| {
+        remote_hold(p[0], true) && peers.event("held", &session).is_some()
+    });
+    peers.cmd(json!({"op": "hold", "session": session, "on": false}));
+    run_until(&mut [&mut us], &clock, |p| {
+        remote_hold(p[0], false) && peers.event("resumed", &session).is_some()
+    });
+
+    // DTMF by SIP INFO (application/dtmf-relay) both ways.
+    us.ua.send_dtmf(clock.now(), call, '5', 160).expect("INFO");
+    run_until(&mut [&mut us], &clock, |_| {
+        peers
+            .find(|v| v["ev"] == "dtmf" && v["session"] == session.as_str() && v["tone"] == "5")
+            .is_some()
+    });
+    peers.cmd(json!({"op": "dtmf", "session": session, "tones": "7"}));
+    run_until(&mut [&mut us], &clock, |p| {
+        p[0].events
+            .iter()
+            .any(|e| matches!(e, Event::Dtmf { digit: '7', .. }))
+    });
+
+    // Our hold reaches JsSIP as a remote hold.
+    us.ua.hold(clock.now(), call).expect("hold");
+    run_until(&mut [&mut us], &clock, |_| {
+        peers
+            .find(|v| {
+                v["ev"] == "hold" && v["session"] == session.as_str() && v["originator"] == "remote"
+            })
+            .is_some()
+    });
 
     peers.on_session("hangup", &session);
     run_until(&mut [&mut us], &clock, |p| ended(p[0], call).is_some());

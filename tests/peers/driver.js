@@ -14,10 +14,13 @@
 //
 // Ops: jssip|sipjs {peer, wsUrl, user, password?, register?} ·
 // call {peer, target} → {session} · answer {session} · reject {session, status} ·
-// hangup {session} · refer {session, target, replaces?: session} → REFER from the peer ·
+// hangup {session} · hold {session, on?: false to resume} · dtmf {session, tones} (SIP INFO) ·
+// refer {session, target, replaces?: session} → REFER from the peer ·
 // subscribe {peer, target, event, accept?} → {sub} · publish {peer, note, open?}.
 // Events: incoming {peer, session, from, replaces} · progress {session, code} ·
-// accepted {session} · ended {session, cause, code?} · refer {session, target,
+// accepted {session} · ended {session, cause, code?} · hold|unhold {session, originator} ·
+// held|resumed {session} (our hold/unhold's re-INVITE answered) · dtmf {session, tone}
+// (received) · refer {session, target,
 // replaces, child} (accepted at once: the peer calls the target; child is the
 // new session) · replaces {session} (INVITE with Replaces accepted; the new
 // call follows as "incoming") · notify {sub, body}.
@@ -52,6 +55,11 @@ function wireJssip(session, peer) {
   session.on('failed', (e) =>
     out({ ev: 'ended', session: id, cause: e.cause, originator: e.originator, code: e.message?.status_code }),
   );
+  session.on('hold', (e) => out({ ev: 'hold', session: id, originator: e.originator }));
+  session.on('unhold', (e) => out({ ev: 'unhold', session: id, originator: e.originator }));
+  session.on('newDTMF', (e) => {
+    if (e.originator === 'remote') out({ ev: 'dtmf', session: id, tone: e.dtmf.tone });
+  });
   session.on('refer', (e) => {
     const replaces = e.request.refer_to.uri.hasHeader('replaces');
     const target = e.request.refer_to.uri.clone();
@@ -161,6 +169,21 @@ const ops = {
     else if (s.session.state === SIP.SessionState.Established) s.session.bye();
     else if (s.session.cancel) s.session.cancel();
     else s.session.reject();
+    return {};
+  },
+  hold(cmd) {
+    const s = sessionOf(cmd);
+    if (s.kind !== 'jssip') throw new Error('hold: JsSIP sessions only');
+    // JsSIP refuses a new offer while one is in flight: wait for "held"/"resumed"
+    const done = () => out({ ev: cmd.on === false ? 'resumed' : 'held', session: cmd.session });
+    const started = cmd.on === false ? s.session.unhold({}, done) : s.session.hold({}, done);
+    if (!started) throw new Error('JsSIP is not ready for a new offer');
+    return {};
+  },
+  dtmf(cmd) {
+    const s = sessionOf(cmd);
+    if (s.kind !== 'jssip') throw new Error('dtmf: JsSIP sessions only');
+    s.session.sendDTMF(cmd.tones, { transportType: 'INFO', duration: 160 });
     return {};
   },
   refer(cmd) {
