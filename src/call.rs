@@ -68,7 +68,8 @@ pub enum EndReason {
     Declined {
         code: u16,
     },
-    /// Our call was redirected (3xx) to these targets.
+    /// Our call was redirected (3xx) to these targets and we did not follow:
+    /// a second redirect, or no `sip:`/`sips:` target to follow.
     Redirected {
         targets: Vec<String>,
     },
@@ -196,6 +197,8 @@ pub(crate) struct Call {
     local_sdp: Option<String>,
     remote_sdp: Option<String>,
     provisional_seen: bool,
+    /// We already followed a 3xx for this call: the next one ends it.
+    redirected: bool,
     cancel: Cancel,
     digest: DigestSession,
     last_sent: Vec<(CallTx, Request)>,
@@ -320,6 +323,7 @@ impl Call {
             local_sdp: None,
             remote_sdp: None,
             provisional_seen: false,
+            redirected: false,
             cancel: Cancel::None,
             digest: DigestSession::new(),
             last_sent: Vec::new(),
@@ -697,13 +701,15 @@ impl Call {
                     200..=299 => self.on_invite_2xx(io, r),
                     401 | 407 if !self.is_ended() => self.retry_challenged(io, CallTx::Invite, &r),
                     300..=399 => {
-                        let targets = codec::headers(&r, "Contact")
+                        let targets: Vec<String> = codec::headers(&r, "Contact")
                             .into_iter()
                             .flat_map(|l| codec::headers::split_unquoted(l, ','))
                             .filter_map(|c| codec::headers::NameAddr::parse(c, "Contact").ok())
                             .map(|n| n.uri)
                             .collect();
-                        self.finish_invite(io, EndReason::Redirected { targets });
+                        if !self.follow_redirect(io, code, &targets) {
+                            self.finish_invite(io, EndReason::Redirected { targets });
+                        }
                     }
                     _ => {
                         let reason = if self.cancel == Cancel::Sent && code == 487 {
@@ -721,6 +727,40 @@ impl Call {
             ClientEvent::Timeout => self.finish_invite(io, EndReason::Timeout),
             ClientEvent::TransportError => self.finish_invite(io, EndReason::TransportError),
         }
+    }
+
+    /// RFC 3261 §8.1.3.4: on a 300/301/302 the UAC may retry the INVITE at a
+    /// Contact of the response (the PBX relays a callee's "send to voicemail"
+    /// 302 to us). Same Call-ID, From and To, the next CSeq, a fresh branch,
+    /// no stale credentials. Only once per call, and never back to the URI we
+    /// just tried, so two parties redirecting to each other cannot loop us.
+    /// `false` when the redirect is not followed.
+    fn follow_redirect(&mut self, io: &mut Io<'_>, code: u16, targets: &[String]) -> bool {
+        if self.redirected || self.is_ended() || self.cancel != Cancel::None {
+            return false;
+        }
+        if !matches!(code, 300..=302) {
+            return false;
+        }
+        let current = self.invite.uri.to_string();
+        let target = targets.iter().find_map(|t| {
+            let scheme = t.split(':').next().unwrap_or("");
+            let sip = scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips");
+            (sip && *t != current).then(|| parse_uri(t)).flatten()
+        });
+        let Some(target) = target else {
+            return false;
+        };
+        let cseq = codec::cseq(&self.invite).map_or(1, |(n, _)| n.saturating_add(1));
+        let mut retry = retry_with_credentials(&self.invite, cseq, Vec::new(), io.local, io.random);
+        retry.uri = target;
+        self.redirected = true;
+        self.invite = retry.clone();
+        self.provisional_seen = false;
+        self.early.clear();
+        self.state = CallState::Calling;
+        self.send(io, CallTx::Invite, retry);
+        true
     }
 
     /// The INVITE transaction is over without a session.
@@ -1888,17 +1928,61 @@ mod tests {
         p.take_ladder();
         p.b.redirect(p.now, cb, "*97").unwrap();
         p.pump();
+        // A                          B
+        // |<-- 302 (Contact *97) ------|
+        // |--- ACK ------------------->|
+        // |--- INVITE sip:*97 (CSeq 2)>|  followed once
+        // |<-- 100, 180 ---------------|
+        // |<-- 302 (Contact *98) ------|
+        // |--- ACK ------------------->|  not followed again
+        assert_eq!(
+            p.take_ladder(),
+            ["B→A 302", "A→B ACK", "A→B INVITE", "B→A 100", "B→A 180"]
+        );
+        let b_events = events(&mut p.b);
+        assert_eq!(
+            ended(&b_events, cb),
+            [EndReason::Forwarded {
+                target: "sip:*97@pbx.test".into()
+            }]
+        );
+        assert!(ended(&events(&mut p.a), ca).is_empty());
+        assert_eq!(p.a.call_state(ca), Some(CallState::Ringing));
+        let again = b_events
+            .iter()
+            .find_map(|e| match e {
+                Event::IncomingCall { call, to, .. } => Some((*call, to.clone())),
+                _ => None,
+            })
+            .expect("B saw the redirected INVITE");
+        // RFC 3261 §8.1.3.4: To stays what the caller dialled.
+        assert!(again.1.contains("1002"), "{}", again.1);
+        let again = again.0;
+        p.b.redirect(p.now, again, "*98").unwrap();
+        p.pump();
         assert_eq!(p.take_ladder(), ["B→A 302", "A→B ACK"]);
         assert_eq!(
             ended(&events(&mut p.a), ca),
             [EndReason::Redirected {
-                targets: vec!["sip:*97@pbx.test".into()]
+                targets: vec!["sip:*98@pbx.test".into()]
             }]
         );
+    }
+
+    #[test]
+    fn a_redirect_back_to_the_uri_just_tried_is_not_followed() {
+        let mut p = Pair::new();
+        let ca = p.a.call(p.now, "1002", OFFER).unwrap();
+        p.pump();
+        let cb = p.incoming_handle();
+        p.take_ladder();
+        p.b.redirect(p.now, cb, "1002").unwrap();
+        p.pump();
+        assert_eq!(p.take_ladder(), ["B→A 302", "A→B ACK"]);
         assert_eq!(
-            ended(&events(&mut p.b), cb),
-            [EndReason::Forwarded {
-                target: "sip:*97@pbx.test".into()
+            ended(&events(&mut p.a), ca),
+            [EndReason::Redirected {
+                targets: vec!["sip:1002@pbx.test".into()]
             }]
         );
     }
