@@ -190,7 +190,7 @@ pub fn dial_screen(props: &ScreenProps) -> Html {
                 { for keys }
             </div>
             <button id="dial-call" type="submit" class="call-button" aria-label={tr(lang, "buttonCall", &[])}>
-                <span aria-hidden="true">{ "📞 " }</span>{ tr(lang, "buttonCall", &[]) }
+                { tr(lang, "buttonCall", &[]) }
             </button>
         </form>
     }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { jssipUA, nextIncoming } from '../peers/index.js';
+import { answerOptions, jssipUA, nextIncoming } from '../peers/index.js';
 import { startPbx } from '../peers/pbx.js';
 import {
   configureAccount,
@@ -259,6 +259,13 @@ describe('popup', () => {
     assert.match(session.remote_identity.uri.user, /1001/);
     await popup.waitForSelector('#tab-calls[aria-selected="true"]');
     await popup.waitForSelector('.call[data-call-id]');
+    await mkdir(screenshotDir, { recursive: true });
+    await popup.screenshot({ path: path.join(screenshotDir, 'popup-calls-ringing-en-light.png') });
+    session.answer(answerOptions);
+    await popup.waitForSelector('.call[data-state="active"]', { timeout: 10_000 });
+    await popup.click('.call [data-control="mute"]');
+    await popup.waitForSelector('.call [data-control="mute"][aria-pressed="true"]');
+    await popup.screenshot({ path: path.join(screenshotDir, 'popup-calls-active-en-light.png') });
     await popup.click('.call [data-control="hangup"]');
     await popup.waitForSelector('#calls-empty', { timeout: 10_000 });
 
@@ -284,5 +291,7 @@ describe('popup', () => {
     await popup.click('#history-list .save-note');
     await popup.waitForSelector('#history-list .note');
     assert.match(await popup.textContent('#history-list .note'), /invoice/);
+    await popup.click('#filter-all');
+    await popup.screenshot({ path: path.join(screenshotDir, 'popup-history-notes-en-light.png') });
   });
 });
