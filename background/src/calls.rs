@@ -331,6 +331,11 @@ pub async fn handle(request: &Request) -> Option<Reply> {
             let request = r.clone();
             Some(
                 with_worker(|w| {
+                    // The popup's settings own the dial rules; read them fresh
+                    // so an edit applies to the next number dialled.
+                    w.supervisor
+                        .calls_mut()
+                        .set_dial_rules(crate::settings::dial_rules());
                     let reply = w.supervisor.call_command(now(), request);
                     w.perform();
                     reply

@@ -42,10 +42,16 @@ pub enum CallAction {
         name: Option<String>,
     },
     /// Clear the incoming-call notification of `call`.
-    ClearIncoming { call: CallId },
+    ClearIncoming {
+        call: CallId,
+    },
     /// Open `call.html?call=<id>` in a small popup window.
-    OpenCallWindow { call: CallId },
-    CloseCallWindow { call: CallId },
+    OpenCallWindow {
+        call: CallId,
+    },
+    CloseCallWindow {
+        call: CallId,
+    },
     /// A missed-call notification.
     ShowMissed {
         call: CallId,
@@ -53,9 +59,13 @@ pub enum CallAction {
         name: Option<String>,
     },
     /// Toolbar badge text (0: none).
-    Badge { count: u32 },
+    Badge {
+        count: u32,
+    },
     /// Persist the history JSON in chrome.storage.local (`history::STORAGE_KEY`).
-    SaveHistory { json: String },
+    SaveHistory {
+        json: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,13 +146,13 @@ fn end_of(reason: &EndReason) -> (CallEnd, Option<u16>) {
     }
 }
 
-fn call_error(e: CallError) -> Reply {
-    Reply::error(match e {
+fn call_error(e: CallError) -> ErrorCode {
+    match e {
         CallError::NoSuchCall => ErrorCode::NoSuchCall,
         CallError::InvalidState(_) | CallError::NoLocalSdp => ErrorCode::InvalidState,
         CallError::BadTarget(_) | CallError::BadDigit => ErrorCode::InvalidNumber,
         CallError::NotConnected => ErrorCode::NotRegistered,
-    })
+    }
 }
 
 impl Calls {
@@ -212,7 +222,7 @@ impl Calls {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.calls
-            .retain(|c| !c.ended_at.is_some_and(|t| t + ENDED_LINGER <= now));
+            .retain(|c| c.ended_at.is_none_or(|t| t + ENDED_LINGER > now));
     }
 
     fn wall(&self, now: Instant) -> f64 {
@@ -223,17 +233,15 @@ impl Calls {
         self.calls.iter().filter(|c| c.ended_at.is_none())
     }
 
-    fn find(&mut self, id: CallId) -> Result<&mut Call, Reply> {
+    fn find(&mut self, id: CallId) -> Result<&mut Call, ErrorCode> {
         self.calls
             .iter_mut()
             .find(|c| c.view.id == id && c.ended_at.is_none())
-            .ok_or_else(|| Reply::error(ErrorCode::NoSuchCall))
+            .ok_or(ErrorCode::NoSuchCall)
     }
 
-    fn handle_of(&mut self, id: CallId) -> Result<CallHandle, Reply> {
-        self.find(id)?
-            .handle
-            .ok_or_else(|| Reply::error(ErrorCode::InvalidState))
+    fn handle_of(&mut self, id: CallId) -> Result<CallHandle, ErrorCode> {
+        self.find(id)?.handle.ok_or(ErrorCode::InvalidState)
     }
 
     /// A call command from the popup / call window. `registered` gates new
@@ -248,10 +256,8 @@ impl Calls {
         let Some(ua) = ua else {
             return Reply::error(ErrorCode::NotRegistered);
         };
-        match self.run(ua, registered, now, request) {
-            Ok(reply) => reply,
-            Err(reply) => reply,
-        }
+        self.run(ua, registered, now, request)
+            .unwrap_or_else(Reply::error)
     }
 
     fn run(
@@ -260,7 +266,7 @@ impl Calls {
         registered: bool,
         now: Instant,
         request: Request,
-    ) -> Result<Reply, Reply> {
+    ) -> Result<Reply, ErrorCode> {
         match request {
             Request::Dial { number } => self.dial(registered, now, &number),
             Request::Answer { call, end_others } => self.answer(ua, now, call, end_others),
@@ -285,7 +291,7 @@ impl Calls {
                     .filter(|c| c.view.state == CallPhase::Held)
                     .count();
                 if held >= MAX_HELD {
-                    return Err(Reply::error(ErrorCode::TooManyCalls));
+                    return Err(ErrorCode::TooManyCalls);
                 }
                 self.hold(ua, now, call, true)
             }
@@ -311,7 +317,7 @@ impl Calls {
             }
             Request::Dtmf { call, digits } => {
                 if !valid_dtmf(&digits) {
-                    return Err(Reply::error(ErrorCode::InvalidNumber));
+                    return Err(ErrorCode::InvalidNumber);
                 }
                 let handle = self.handle_of(call)?;
                 if self.settings.dtmf_info {
@@ -328,13 +334,15 @@ impl Calls {
             Request::TransferBlind { call, target } => {
                 let target = self.normalize(&target)?;
                 let handle = self.handle_of(call)?;
-                ua.transfer_blind(now, handle, &target).map_err(call_error)?;
+                ua.transfer_blind(now, handle, &target)
+                    .map_err(call_error)?;
                 Ok(Reply::Ok)
             }
             Request::TransferAttended { call, consult } => {
                 let handle = self.handle_of(call)?;
                 let other = self.handle_of(consult)?;
-                ua.transfer_attended(now, handle, other).map_err(call_error)?;
+                ua.transfer_attended(now, handle, other)
+                    .map_err(call_error)?;
                 Ok(Reply::Ok)
             }
             Request::Park { call } => {
@@ -342,9 +350,10 @@ impl Calls {
                     .settings
                     .park_target
                     .clone()
-                    .ok_or_else(|| Reply::error(ErrorCode::NotConfigured))?;
+                    .ok_or(ErrorCode::NotConfigured)?;
                 let handle = self.handle_of(call)?;
-                ua.transfer_blind(now, handle, &target).map_err(call_error)?;
+                ua.transfer_blind(now, handle, &target)
+                    .map_err(call_error)?;
                 Ok(Reply::Ok)
             }
             Request::SendToVoicemail { call } => {
@@ -352,14 +361,14 @@ impl Calls {
                     .settings
                     .voicemail_target
                     .clone()
-                    .ok_or_else(|| Reply::error(ErrorCode::NotConfigured))?;
+                    .ok_or(ErrorCode::NotConfigured)?;
                 let handle = self.handle_of(call)?;
                 ua.redirect(now, handle, &target).map_err(call_error)?;
                 Ok(Reply::Ok)
             }
             Request::Merge { call, with } => {
                 if call == with {
-                    return Err(Reply::error(ErrorCode::InvalidState));
+                    return Err(ErrorCode::InvalidState);
                 }
                 self.find(with)?;
                 self.find(call)?;
@@ -387,7 +396,7 @@ impl Calls {
             Request::SetHistoryNote { id, note } => {
                 self.history
                     .set_note(id, &note)
-                    .map_err(|_| Reply::error(ErrorCode::NoSuchEntry))?;
+                    .map_err(|_| ErrorCode::NoSuchEntry)?;
                 self.save_history();
                 Ok(Reply::Ok)
             }
@@ -400,25 +409,25 @@ impl Calls {
                 self.save_history();
                 Ok(Reply::Ok)
             }
-            _ => Err(Reply::bad_request()),
+            _ => Err(ErrorCode::BadRequest),
         }
     }
 
-    fn normalize(&self, number: &str) -> Result<String, Reply> {
+    fn normalize(&self, number: &str) -> Result<String, ErrorCode> {
         let t = number.trim();
         if t.to_ascii_lowercase().starts_with("sip:") || (t.contains('@') && t.len() <= 256) {
             return Ok(t.to_owned());
         }
-        normalize_dial(t, &self.rules).map_err(|_| Reply::error(ErrorCode::InvalidNumber))
+        normalize_dial(t, &self.rules).map_err(|_| ErrorCode::InvalidNumber)
     }
 
-    fn dial(&mut self, registered: bool, now: Instant, number: &str) -> Result<Reply, Reply> {
+    fn dial(&mut self, registered: bool, now: Instant, number: &str) -> Result<Reply, ErrorCode> {
         if !registered {
-            return Err(Reply::error(ErrorCode::NotRegistered));
+            return Err(ErrorCode::NotRegistered);
         }
         let target = self.normalize(number)?;
         if self.live().count() >= MAX_CALLS {
-            return Err(Reply::error(ErrorCode::TooManyCalls));
+            return Err(ErrorCode::TooManyCalls);
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -464,15 +473,15 @@ impl Calls {
         now: Instant,
         call: CallId,
         end_others: bool,
-    ) -> Result<Reply, Reply> {
+    ) -> Result<Reply, ErrorCode> {
         let c = self.find(call)?;
         if c.view.state != CallPhase::Ringing || c.media != Media::Pending {
-            return Err(Reply::error(ErrorCode::InvalidState));
+            return Err(ErrorCode::InvalidState);
         }
         let Some(offer) = c.remote_offer.clone() else {
             // An offerless INVITE would need our offer in the 200 and the
             // peer's answer in the ACK; the engine does not offer that path.
-            return Err(Reply::error(ErrorCode::InvalidState));
+            return Err(ErrorCode::InvalidState);
         };
         c.media = Media::Ready;
         let others: Vec<(CallId, Option<CallHandle>, CallPhase)> = self
@@ -507,16 +516,16 @@ impl Calls {
         now: Instant,
         call: CallId,
         hold: bool,
-    ) -> Result<Reply, Reply> {
+    ) -> Result<Reply, ErrorCode> {
         let c = self.find(call)?;
-        let handle = c.handle.ok_or_else(|| Reply::error(ErrorCode::InvalidState))?;
+        let handle = c.handle.ok_or(ErrorCode::InvalidState)?;
         let wanted = if hold {
             CallPhase::Active
         } else {
             CallPhase::Held
         };
         if c.view.state != wanted {
-            return Err(Reply::error(ErrorCode::InvalidState));
+            return Err(ErrorCode::InvalidState);
         }
         if hold {
             ua.hold(now, handle).map_err(call_error)?;
@@ -595,7 +604,9 @@ impl Calls {
     /// An engine event; call events are consumed, others ignored.
     pub fn on_event(&mut self, now: Instant, event: &Event) {
         match event {
-            Event::IncomingCall { call, from, sdp, .. } => self.incoming(now, *call, from, sdp),
+            Event::IncomingCall {
+                call, from, sdp, ..
+            } => self.incoming(now, *call, from, sdp),
             Event::CallProgress { call, sdp, .. } => {
                 if let Some(c) = self.by_handle(*call) {
                     if c.view.state == CallPhase::Dialing {
@@ -620,10 +631,7 @@ impl Calls {
                     c.view.answered_at = Some(wall);
                     let id = c.view.id;
                     let outgoing = c.view.direction == CallDirection::Outgoing;
-                    if let Some(sdp) = sdp
-                        .clone()
-                        .filter(|_| outgoing && !c.remote_applied)
-                    {
+                    if let Some(sdp) = sdp.clone().filter(|_| outgoing && !c.remote_applied) {
                         c.remote_applied = true;
                         self.actions
                             .push_back(CallAction::Media(MediaRequest::MediaRemote {
@@ -733,15 +741,14 @@ impl Calls {
             number,
             name,
         });
-        self.actions.push_back(CallAction::OpenCallWindow { call: id });
+        self.actions
+            .push_back(CallAction::OpenCallWindow { call: id });
         self.set_tone();
     }
 
     /// Ring while something rings here; soft beeps if a call is up too.
     fn set_tone(&mut self) {
-        let ringing = self
-            .live()
-            .any(|c| c.view.state == CallPhase::Ringing);
+        let ringing = self.live().any(|c| c.view.state == CallPhase::Ringing);
         let talking = self
             .live()
             .any(|c| matches!(c.view.state, CallPhase::Active | CallPhase::Held));
@@ -785,7 +792,9 @@ impl Calls {
                     CallResult::Answered
                 },
             ),
-            (CallDirection::Outgoing, CallEnd::HungUp) => (HistoryKind::Outgoing, CallResult::Cancelled),
+            (CallDirection::Outgoing, CallEnd::HungUp) => {
+                (HistoryKind::Outgoing, CallResult::Cancelled)
+            }
             (CallDirection::Outgoing, CallEnd::Busy) => (HistoryKind::Outgoing, CallResult::Busy),
             (CallDirection::Outgoing, CallEnd::Forwarded) => {
                 (HistoryKind::Outgoing, CallResult::Forwarded)
@@ -825,8 +834,10 @@ impl Calls {
         self.actions
             .push_back(CallAction::Media(MediaRequest::MediaClose { call: id }));
         if view.direction == CallDirection::Incoming {
-            self.actions.push_back(CallAction::ClearIncoming { call: id });
-            self.actions.push_back(CallAction::CloseCallWindow { call: id });
+            self.actions
+                .push_back(CallAction::ClearIncoming { call: id });
+            self.actions
+                .push_back(CallAction::CloseCallWindow { call: id });
         }
         if kind == HistoryKind::Missed {
             self.missed += 1;
@@ -835,7 +846,8 @@ impl Calls {
                 number: view.number,
                 name: view.name,
             });
-            self.actions.push_back(CallAction::Badge { count: self.missed });
+            self.actions
+                .push_back(CallAction::Badge { count: self.missed });
         }
         // A merged partner is on its own again.
         let partners: Vec<CallId> = self
@@ -849,7 +861,9 @@ impl Calls {
             .collect();
         if !partners.is_empty() {
             self.actions
-                .push_back(CallAction::Media(MediaRequest::MediaMerge { calls: vec![] }));
+                .push_back(CallAction::Media(MediaRequest::MediaMerge {
+                    calls: vec![],
+                }));
         }
         self.set_tone();
     }
@@ -870,6 +884,273 @@ impl Default for Calls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::test_support::{at_secs, connected_ua, events, reply, sent_requests};
+
+    const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nc=IN IP4 127.0.0.1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n";
+
+    fn actions(calls: &mut Calls) -> Vec<CallAction> {
+        std::iter::from_fn(|| calls.poll_action()).collect()
+    }
+
+    fn feed(calls: &mut Calls, ua: &mut UserAgent, now: Instant) {
+        for event in events(ua) {
+            calls.on_event(now, &event);
+        }
+    }
+
+    fn invite(call_id: &str) -> String {
+        format!(
+            "INVITE sip:b@b.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bK{call_id}\r\n\
+             From: \"Alice\" <sip:1003@pbx.test>;tag=a1\r\nTo: <sip:1001@pbx.test>\r\nCall-ID: {call_id}\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:a@a.invalid;transport=ws>\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+            SDP.len()
+        )
+    }
+
+    #[test]
+    fn dial_waits_for_the_offer_then_invites_and_records_history() {
+        //  popup            Calls               offscreen        engine
+        //  dial 1002 --->  media_offer -------->
+        //                  <-------------------- media_sdp
+        //                  call() ----------------------------> INVITE
+        //                  <------------------------------------ 180, 200
+        //  hangup ------>  hangup() ---------------------------> BYE
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        calls.set_wall_offset(1_700_000_000_000.0);
+        let reply_ = calls.command(
+            Some(&mut ua),
+            true,
+            now,
+            Request::Dial {
+                number: "1002".into(),
+            },
+        );
+        assert_eq!(reply_, Reply::Call { call: 1 });
+        let offer = match actions(&mut calls).as_slice() {
+            [CallAction::Media(
+                m @ MediaRequest::MediaOffer {
+                    call: 1,
+                    ice_timeout_ms: 1500,
+                    ..
+                },
+            )] => m.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            sent_requests(&mut ua).is_empty(),
+            "no INVITE before the offer"
+        );
+        assert_eq!(calls.views()[0].state, CallPhase::Dialing);
+        calls.handle_media_reply(
+            Some(&mut ua),
+            now,
+            &offer,
+            Ok(MediaReply::MediaSdp {
+                call: 1,
+                sdp: SDP.into(),
+            }),
+        );
+        let sent = sent_requests(&mut ua);
+        assert_eq!(sent.len(), 1);
+        let inv = &sent[0];
+        assert_eq!(inv.method, rsip::Method::Invite);
+        ua.handle_transport(now, &reply(inv, 180, &[])).unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert_eq!(calls.views()[0].state, CallPhase::Early);
+        ua.handle_transport(
+            at_secs(1),
+            &reply(inv, 200, &[("Contact", "<sip:b@192.0.2.5>")]),
+        )
+        .unwrap();
+        feed(&mut calls, &mut ua, at_secs(1));
+        let view = &calls.views()[0];
+        assert_eq!(view.state, CallPhase::Active);
+        assert_eq!(view.answered_at, Some(1_700_000_001_000.0));
+        actions(&mut calls);
+        let r = calls.command(
+            Some(&mut ua),
+            true,
+            at_secs(61),
+            Request::Hangup { call: 1 },
+        );
+        assert_eq!(r, Reply::Ok);
+        feed(&mut calls, &mut ua, at_secs(61));
+        assert!(sent_requests(&mut ua)
+            .iter()
+            .any(|r| r.method == rsip::Method::Bye));
+        let view = &calls.views()[0];
+        assert_eq!(
+            (view.state, view.end),
+            (CallPhase::Ended, Some(CallEnd::HungUp))
+        );
+        let entry = &calls.history().entries()[0];
+        assert_eq!(
+            (entry.kind, entry.result, entry.duration_s),
+            (HistoryKind::Outgoing, CallResult::Answered, 60)
+        );
+        assert!(
+            actions(&mut calls).contains(&CallAction::Media(MediaRequest::MediaClose { call: 1 }))
+        );
+        calls.handle_timeout(at_secs(61) + ENDED_LINGER);
+        assert!(calls.views().is_empty(), "ended calls linger, then go");
+    }
+
+    #[test]
+    fn an_incoming_call_rings_and_a_cancel_makes_it_missed() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        ua.handle_transport(now, invite("in1").as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert_eq!(
+            actions(&mut calls),
+            [
+                CallAction::ShowIncoming {
+                    call: 1,
+                    number: "1003".into(),
+                    name: Some("Alice".into())
+                },
+                CallAction::OpenCallWindow { call: 1 },
+                CallAction::Media(MediaRequest::MediaTone { tone: Tone::Ring }),
+            ]
+        );
+        let cancel = "CANCEL sip:b@b.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKin1\r\n\
+            From: \"Alice\" <sip:1003@pbx.test>;tag=a1\r\nTo: <sip:1001@pbx.test>\r\nCall-ID: in1\r\n\
+            CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n";
+        ua.handle_transport(now, cancel.as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        let done = actions(&mut calls);
+        assert!(
+            done.contains(&CallAction::ClearIncoming { call: 1 }),
+            "{done:?}"
+        );
+        assert!(done.contains(&CallAction::CloseCallWindow { call: 1 }));
+        assert!(done.contains(&CallAction::Badge { count: 1 }));
+        assert!(done.contains(&CallAction::Media(MediaRequest::MediaTone {
+            tone: Tone::None
+        })));
+        assert_eq!(calls.missed(), 1);
+        assert_eq!(calls.history().entries()[0].kind, HistoryKind::Missed);
+        match calls.command(Some(&mut ua), true, now, Request::GetHistory) {
+            Reply::History { entries } => assert_eq!(entries.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(calls.missed(), 0, "opening the history clears the badge");
+    }
+
+    #[test]
+    fn answering_asks_for_media_first_and_a_second_call_waits_softly() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        ua.handle_transport(now, invite("in2").as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        actions(&mut calls);
+        let r = calls.command(
+            Some(&mut ua),
+            true,
+            now,
+            Request::Answer {
+                call: 1,
+                end_others: false,
+            },
+        );
+        assert_eq!(r, Reply::Ok);
+        let acts = actions(&mut calls);
+        let answer = acts
+            .iter()
+            .find_map(|a| match a {
+                CallAction::Media(m @ MediaRequest::MediaAnswer { .. }) => Some(m.clone()),
+                _ => None,
+            })
+            .expect("media_answer");
+        assert!(acts.contains(&CallAction::ClearIncoming { call: 1 }));
+        calls.handle_media_reply(
+            Some(&mut ua),
+            now,
+            &answer,
+            Ok(MediaReply::MediaSdp {
+                call: 1,
+                sdp: SDP.into(),
+            }),
+        );
+        assert!(
+            sent_requests(&mut ua).is_empty(),
+            "the 200 went out as a response"
+        );
+        // The ACK would confirm the session; its event is what the view follows.
+        let handles: Vec<CallHandle> = ua.calls().map(|(h, _)| h).collect();
+        for call in handles {
+            calls.on_event(now, &Event::CallAnswered { call, sdp: None });
+        }
+        assert_eq!(calls.views()[0].state, CallPhase::Active);
+        ua.handle_transport(now, invite("in3").as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        let second = calls.views()[1].clone();
+        assert!(second.waiting);
+        assert!(
+            actions(&mut calls).contains(&CallAction::Media(MediaRequest::MediaTone {
+                tone: Tone::Waiting
+            }))
+        );
+        let bad = calls.command(
+            Some(&mut ua),
+            true,
+            now,
+            Request::Answer {
+                call: 1,
+                end_others: false,
+            },
+        );
+        assert_eq!(bad, Reply::error(ErrorCode::InvalidState));
+        let failed = calls.command(
+            Some(&mut ua),
+            true,
+            now,
+            Request::Dtmf {
+                call: 1,
+                digits: "9x".into(),
+            },
+        );
+        assert_eq!(failed, Reply::error(ErrorCode::InvalidNumber));
+    }
+
+    #[test]
+    fn a_failed_offer_ends_the_call_without_an_invite() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        calls.command(
+            Some(&mut ua),
+            true,
+            now,
+            Request::Dial {
+                number: "1002".into(),
+            },
+        );
+        let offer = match actions(&mut calls).pop() {
+            Some(CallAction::Media(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        calls.handle_media_reply(Some(&mut ua), now, &offer, Err("NotAllowedError".into()));
+        assert!(sent_requests(&mut ua).is_empty());
+        assert_eq!(calls.views()[0].end, Some(CallEnd::MediaFailed));
+        assert_eq!(
+            calls.command(
+                Some(&mut ua),
+                false,
+                now,
+                Request::Dial {
+                    number: "1002".into()
+                }
+            ),
+            Reply::error(ErrorCode::NotRegistered)
+        );
+    }
 
     #[test]
     fn parties_are_read_from_name_addrs() {
