@@ -50,6 +50,8 @@ chrome.windows.onRemoved.addListener((id) => dispatch(() => worker.on_window_rem
 self.ringside = { notificationButton, notificationClicked };
 chrome.runtime.onStartup.addListener(() => dispatch(() => worker.on_wake()));
 chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.on_wake()));
+chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.c2c_install()));
+chrome.contextMenus.onClicked.addListener((info) => dispatch(() => worker.on_context_menu(info)));
 
 function drain(next) {
   state = next;

@@ -6,6 +6,7 @@
 //! runtime messages and ports). `extension/background.js` registers the chrome
 //! listeners and calls the exported `on_*` functions.
 
+mod c2c;
 mod calls;
 mod chrome;
 mod settings;
@@ -444,6 +445,9 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
 /// `chrome.runtime.onMessage`: one request (`{"v":1,"type":...}`), one reply.
 #[wasm_bindgen]
 pub async fn on_message(message: JsValue, sender: JsValue) -> JsValue {
+    if let Some(reply) = c2c::on_message(&message, &sender).await {
+        return reply;
+    }
     chrome::from_json(&handle_request(message, sender).await.encode())
 }
 
@@ -484,6 +488,7 @@ pub fn on_storage_changed(changes: JsValue, area: String) {
     if area != "local" {
         return;
     }
+    c2c::on_storage_changed(&changes);
     let Ok(change) = js_sys::Reflect::get(&changes, &JsValue::from_str(ACCOUNT_KEY)) else {
         return;
     };

@@ -21,7 +21,12 @@ export async function servePages(pages) {
   return {
     origin: `http://127.0.0.1:${port}`,
     url: (path) => `http://127.0.0.1:${port}${path}`,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    // The browser keeps connections alive; close() alone would wait for them.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
   };
 }
 
