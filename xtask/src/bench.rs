@@ -18,6 +18,7 @@ use crate::pbx::{self, Pbx};
 use crate::util::{self, Result};
 use crate::setup;
 
+mod c2c;
 mod engine;
 
 const BASELINE: &str = "xtask/bench-baseline.json";
@@ -43,6 +44,10 @@ pub fn run() -> Result<()> {
         metrics.extend(engine);
         same_run.extend(baselines);
     });
+    let c2c = c2c::metrics(&dist.dir).map(|(c2c, baselines)| {
+        metrics.extend(c2c);
+        same_run.extend(baselines);
+    });
     let popup = popup_open(&dist.dir);
     if let Ok((popup_ms, static_ms)) = &popup {
         metrics.push(Metric { name: "popup.open_to_interactive_ms".into(), value: *popup_ms, unit: "ms" });
@@ -53,6 +58,7 @@ pub fn run() -> Result<()> {
     print_table(&results);
     register.map(|_| ())?;
     engine?;
+    c2c?;
     popup.map(|_| ())
 }
 
