@@ -190,6 +190,26 @@ describe('click-to-call', () => {
     await callable(page, 10_000, 120_000);
   });
 
+  test('skip-confirmation per site: a trusted click calls at once; detect batches are capped', async (t) => {
+    const { site, ext, page, logs } = await setUp(t, { '/plain': { body: PLAIN } });
+    const popup = await extensionPage(ext);
+    const skip = await send(popup, { type: 'set_site', url: site.url('/plain'), skip_confirmation: true });
+    assert.equal(skip.site.skip_confirmation, true);
+    await page.goto(site.url('/plain'));
+    await (await callable(page, 1)).first().click();
+    await until('the worker dialling 4155550132', () => logs.some((l) => l.includes('dialling 4155550132')), 5_000);
+    // No account here: instead of a confirmation, the dial path's error shows as a translated notice.
+    const shown = await confirmation(page);
+    assert.doesNotMatch(shown, /Call this number/);
+    assert.match(shown, /not connected/);
+    const tooMany = await send(popup, { type: 'detect', texts: Array(257).fill('x') });
+    assert.equal(tooMany.error?.code, 'bad_request');
+    const tooLong = await send(popup, { type: 'detect', texts: ['1'.repeat(8193)] });
+    assert.equal(tooLong.error?.code, 'bad_request');
+    const ok = await send(popup, { type: 'detect', texts: ['电话：+86 138 0013 8000', 'none'] });
+    assert.deepEqual(ok.matches.map((m) => m.map((x) => [x.start_utf16, x.e164])), [[[3, '+8613800138000']], []]);
+  });
+
   test('page scripts cannot start a call: synthetic clicks, keys and messages do nothing', async (t) => {
     const { site, page, logs } = await setUp(t, { '/evil': { body: SYNTHETIC } });
     await page.goto(site.url('/evil'));
