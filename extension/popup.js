@@ -35,4 +35,10 @@ window.ringsideCommands = async () => {
   return commands.map((c) => ({ name: c.name, shortcut: c.shortcut ?? '', description: c.description ?? '' }));
 };
 
+// The page the popup was opened over, for the click-to-call site toggle.
+window.ringsideActiveTabUrl = async () => {
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  return tab?.url ?? '';
+};
+
 init().catch((error) => console.error('ringside: popup failed to start', error));

@@ -2,6 +2,7 @@
 //! page (or with a stopped worker) they throw, and the popup must still render.
 
 use js_sys::{Function, Promise};
+use ringside::protocol::c2c::{C2cReply, C2cRequest};
 use ringside::protocol::{Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -31,6 +32,8 @@ extern "C" {
     fn js_test_speaker(device_id: &str) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideCommands)]
     fn js_commands() -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideActiveTabUrl)]
+    fn js_active_tab_url() -> Result<Promise, JsValue>;
 
     type ChromeEvent;
     #[wasm_bindgen(method, catch, js_name = addListener)]
@@ -49,16 +52,31 @@ pub struct WorkerUnavailable;
 
 /// One request to the worker, its reply validated like any other input.
 pub async fn request(request: &Request) -> Result<Reply, WorkerUnavailable> {
-    let message = js_sys::JSON::parse(&request.encode()).map_err(|_| WorkerUnavailable)?;
+    let text = send_text(&request.encode()).await?;
+    Reply::decode(&text).map_err(|_| WorkerUnavailable)
+}
+
+/// A click-to-call request; `None` for an error reply or no worker.
+pub async fn request_c2c(request: &C2cRequest) -> Option<C2cReply> {
+    let text = send_text(&request.encode()).await.ok()?;
+    C2cReply::decode(&text).ok()
+}
+
+async fn send_text(encoded: &str) -> Result<String, WorkerUnavailable> {
+    let message = js_sys::JSON::parse(encoded).map_err(|_| WorkerUnavailable)?;
     let promise = runtime_send_message(&message).map_err(|_| WorkerUnavailable)?;
     let answer = JsFuture::from(promise)
         .await
         .map_err(|_| WorkerUnavailable)?;
-    let text = js_sys::JSON::stringify(&answer)
+    js_sys::JSON::stringify(&answer)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or(WorkerUnavailable)?;
-    Reply::decode(&text).map_err(|_| WorkerUnavailable)
+        .ok_or(WorkerUnavailable)
+}
+
+/// The URL of the tab the popup was opened over (activeTab), if any.
+pub async fn active_tab_url() -> Option<String> {
+    JsFuture::from(js_active_tab_url().ok()?).await.ok()?.as_string()
 }
 
 /// Subscribe to the worker's snapshots. `on_push` gets every valid push;

@@ -6,6 +6,7 @@
 //! worker's snapshots (pushed over a runtime port) and the popup's own
 //! navigation; every action goes to the worker as a request.
 
+mod c2c_view;
 mod calls;
 mod chrome;
 mod dial;
