@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::call::{CallError, CallHandle, EndReason};
+use crate::codec::headers::Replaces;
 use crate::engine::{Event, UserAgent};
 use crate::history::{CallResult, History, HistoryEntry, HistoryKind};
 use crate::phone::{normalize_dial, DialRules};
@@ -89,6 +90,8 @@ struct Call {
     ended_at: Option<Instant>,
     /// The engine already knows the call is over (no hangup needed).
     engine_done: bool,
+    /// This call answers a REFER received on that call (RFC 3515).
+    transfer_from: Option<(CallHandle, Option<Replaces>)>,
 }
 
 pub struct Calls {
@@ -429,6 +432,17 @@ impl Calls {
         if self.live().count() >= MAX_CALLS {
             return Err(ErrorCode::TooManyCalls);
         }
+        let id = self.place(now, target, None);
+        Ok(Reply::Call { call: id })
+    }
+
+    /// A new outgoing call: its INVITE waits for the offscreen document's offer.
+    fn place(
+        &mut self,
+        now: Instant,
+        target: String,
+        transfer_from: Option<(CallHandle, Option<Replaces>)>,
+    ) -> CallId {
         let id = self.next_id;
         self.next_id += 1;
         let (shown, _) = parse_party(&target);
@@ -457,6 +471,7 @@ impl Calls {
             remote_applied: false,
             ended_at: None,
             engine_done: false,
+            transfer_from,
         });
         self.actions
             .push_back(CallAction::Media(MediaRequest::MediaOffer {
@@ -464,7 +479,7 @@ impl Calls {
                 ice_servers: self.settings.ice_servers.clone(),
                 ice_timeout_ms: self.settings.ice_timeout_ms,
             }));
-        Ok(Reply::Call { call: id })
+        id
     }
 
     fn answer(
@@ -569,12 +584,17 @@ impl Calls {
         let sdp = match reply {
             Ok(MediaReply::MediaSdp { call: id, sdp }) if id == call => sdp,
             _ => {
-                if let (Some(ua), Some(h)) = (ua, c.handle) {
-                    let _ = if answering {
-                        ua.reject(now, h, 488)
-                    } else {
-                        ua.hangup(now, h)
-                    };
+                if let Some(ua) = ua {
+                    if let Some(h) = c.handle {
+                        let _ = if answering {
+                            ua.reject(now, h, 488)
+                        } else {
+                            ua.hangup(now, h)
+                        };
+                    }
+                    if let Some((origin, _)) = &c.transfer_from {
+                        let _ = ua.decline_transfer(now, *origin);
+                    }
                 }
                 self.finish(now, call, CallEnd::MediaFailed, None);
                 return;
@@ -592,7 +612,13 @@ impl Calls {
         } else {
             c.media = Media::Ready;
             let target = c.target.clone();
-            ua.call(now, &target, &sdp).map(|h| {
+            let placed = match &c.transfer_from {
+                Some((origin, replaces)) => {
+                    ua.accept_transfer(now, *origin, &target, replaces.as_ref(), &sdp)
+                }
+                None => ua.call(now, &target, &sdp),
+            };
+            placed.map(|h| {
                 c.handle = Some(h);
             })
         };
@@ -605,8 +631,12 @@ impl Calls {
     pub fn on_event(&mut self, now: Instant, event: &Event) {
         match event {
             Event::IncomingCall {
-                call, from, sdp, ..
-            } => self.incoming(now, *call, from, sdp),
+                call,
+                from,
+                sdp,
+                replaces,
+                ..
+            } => self.incoming(now, *call, from, sdp, *replaces),
             Event::CallProgress { call, sdp, .. } => {
                 if let Some(c) = self.by_handle(*call) {
                     if c.view.state == CallPhase::Dialing {
@@ -682,6 +712,17 @@ impl Calls {
                     }
                 }
             }
+            // The peer transfers us (REFER): call the target with fresh
+            // media; the engine reports progress to the referrer and the
+            // referrer ends the old call once the new one is answered.
+            Event::TransferRequested {
+                call,
+                target,
+                replaces,
+                ..
+            } if self.live().any(|c| c.handle == Some(*call)) => {
+                self.place(now, target.clone(), Some((*call, replaces.clone())));
+            }
             Event::TransferProgress { call, code, .. } => {
                 if let Some(c) = self.by_handle(*call) {
                     c.view.transfer_status = Some(*code);
@@ -705,7 +746,14 @@ impl Calls {
             .find(|c| c.handle == Some(handle) && c.ended_at.is_none())
     }
 
-    fn incoming(&mut self, now: Instant, handle: CallHandle, from: &str, sdp: &Option<String>) {
+    fn incoming(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        from: &str,
+        sdp: &Option<String>,
+        replaces: Option<CallHandle>,
+    ) {
         let (number, name) = parse_party(from);
         let id = self.next_id;
         self.next_id += 1;
@@ -735,7 +783,24 @@ impl Calls {
             remote_applied: false,
             ended_at: None,
             engine_done: false,
+            transfer_from: None,
         });
+        // An attended transfer's INVITE with Replaces takes the place of a
+        // call we are in: it is answered at once, the user already agreed.
+        if replaces.is_some_and(|r| self.live().any(|c| c.handle == Some(r))) {
+            if let Some(c) = self.calls.last_mut() {
+                c.media = Media::Ready;
+                c.view.waiting = false;
+            }
+            self.actions
+                .push_back(CallAction::Media(MediaRequest::MediaAnswer {
+                    call: id,
+                    sdp: sdp.clone().unwrap_or_default(),
+                    ice_servers: self.settings.ice_servers.clone(),
+                    ice_timeout_ms: self.settings.ice_timeout_ms,
+                }));
+            return;
+        }
         self.actions.push_back(CallAction::ShowIncoming {
             call: id,
             number,
@@ -1117,6 +1182,71 @@ mod tests {
             },
         );
         assert_eq!(failed, Reply::error(ErrorCode::InvalidNumber));
+    }
+
+    #[test]
+    fn an_invite_with_replaces_is_answered_without_ringing() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        ua.handle_transport(now, invite("rp1").as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        calls.command(
+            Some(&mut ua),
+            true,
+            now,
+            Request::Answer {
+                call: 1,
+                end_others: false,
+            },
+        );
+        let answer = actions(&mut calls)
+            .into_iter()
+            .find_map(|a| match a {
+                CallAction::Media(m @ MediaRequest::MediaAnswer { .. }) => Some(m),
+                _ => None,
+            })
+            .unwrap();
+        calls.handle_media_reply(
+            Some(&mut ua),
+            now,
+            &answer,
+            Ok(MediaReply::MediaSdp {
+                call: 1,
+                sdp: SDP.into(),
+            }),
+        );
+        let ok = crate::engine::test_support::sent(&mut ua)
+            .into_iter()
+            .find_map(|m| match m {
+                rsip::SipMessage::Response(r) if r.status_code.code() == 200 => Some(r),
+                _ => None,
+            })
+            .unwrap();
+        let tag = crate::codec::to_tag(&rsip::SipMessage::Response(ok)).unwrap();
+        let ack = format!(
+            "ACK sip:b@b.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKack1\r\n\
+             From: <sip:1003@pbx.test>;tag=a1\r\nTo: <sip:1001@pbx.test>;tag={tag}\r\nCall-ID: rp1\r\n\
+             CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+        );
+        ua.handle_transport(now, ack.as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert_eq!(calls.views()[0].state, CallPhase::Active);
+        actions(&mut calls);
+        let replacing = invite("rp2").replace(
+            "Content-Type:",
+            &format!("Replaces: rp1;to-tag={tag};from-tag=a1\r\nContent-Type:"),
+        );
+        ua.handle_transport(now, replacing.as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        let acts = actions(&mut calls);
+        assert!(
+            matches!(
+                acts.as_slice(),
+                [CallAction::Media(MediaRequest::MediaAnswer { call: 2, .. })]
+            ),
+            "{acts:?}"
+        );
     }
 
     #[test]
