@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { jssipUA, nextIncoming } from '../peers/index.js';
 import { startPbx } from '../peers/pbx.js';
-import { launchExtension, sleep, until } from './lib/extension.mjs';
+import { configureAccount, launchExtension, sleep, until } from './lib/extension.mjs';
 import { numbersPage, servePages, shadowText } from './lib/c2c-pages.mjs';
 
 const PLAIN = `<!doctype html><html><head><meta charset="utf-8"><title>plain</title>
@@ -256,6 +256,23 @@ describe('click-to-call', () => {
     await sleep(1000);
     assert.equal(await page.locator('ringside-c2c-confirm').count(), 0, 'a synthetic click on a tel: link is left to the page');
     assert.deepEqual(logs.filter((l) => l.includes('dialling')), []);
+  });
+
+  test("the popup's global click-to-call switch removes the affordances from open pages", async (t) => {
+    const pbx = await startPbx();
+    t.after(() => pbx.stop());
+    const { site, ext, page } = await setUp(t, { '/plain': { body: PLAIN } });
+    await page.goto(site.url('/plain'));
+    await callable(page, 1);
+    const popup = await ext.context.newPage();
+    await popup.goto(ext.popupUrl);
+    await configureAccount(popup, { server: pbx.ws_url, username: '1001', password: 'pass1001' });
+    await popup.click('#tab-settings', { timeout: 10_000 });
+    await popup.waitForSelector('#setting-c2c:checked');
+    await popup.click('#setting-c2c');
+    await until('affordances removed', async () => (await page.locator('ringside-c2c').count()) === 0, 5_000);
+    await popup.click('#setting-c2c');
+    await callable(page, 1);
   });
 
   test('the site toggle removes the affordances and brings them back; content scripts may not change it', async (t) => {
