@@ -20,10 +20,9 @@ fn send(request: Request, error: UseStateHandle<Option<&'static str>>) {
     });
 }
 
-#[function_component(CallsScreen)]
-pub fn calls_screen(props: &ScreenProps) -> Html {
-    let lang = use_language();
-    // Re-render every second for the timers.
+/// The wall clock, re-read every second for the call timers.
+#[hook]
+pub fn use_now() -> f64 {
     let now = use_state(chrome::now_ms);
     {
         let now = now.clone();
@@ -32,6 +31,13 @@ pub fn calls_screen(props: &ScreenProps) -> Html {
             move || drop(interval)
         });
     }
+    *now
+}
+
+#[function_component(CallsScreen)]
+pub fn calls_screen(props: &ScreenProps) -> Html {
+    let lang = use_language();
+    let now = use_now();
     let calls = props.ui.live_calls();
     if calls.is_empty() {
         return html! { <p id="calls-empty" class="empty">{ tr(lang, "callsEmpty", &[]) }</p> };
@@ -40,21 +46,23 @@ pub fn calls_screen(props: &ScreenProps) -> Html {
     html! {
         <ul id="call-list" class="calls" aria-label={tr(lang, "tabCalls", &[])}>
             { for calls.iter().map(|call| html! {
-                <CallItem call={(*call).clone()} others={others.clone()} now={*now} />
+                <CallItem call={(*call).clone()} others={others.clone()} {now} />
             }) }
         </ul>
     }
 }
 
 #[derive(Properties, PartialEq)]
-struct CallProps {
-    call: CallView,
-    others: Vec<CallView>,
-    now: f64,
+pub struct CallProps {
+    pub call: CallView,
+    /// Every live call (for merge, swap and attended transfer).
+    pub others: Vec<CallView>,
+    pub now: f64,
 }
 
+/// One call with its controls; also the call window's content.
 #[function_component(CallItem)]
-fn call_item(props: &CallProps) -> Html {
+pub fn call_item(props: &CallProps) -> Html {
     let lang = use_language();
     let error = use_state(|| None::<&'static str>);
     let keypad = use_state(|| false);

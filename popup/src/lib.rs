@@ -7,6 +7,7 @@
 //! navigation; every action goes to the worker as a request.
 
 mod c2c_view;
+mod call_window;
 mod calls;
 mod chrome;
 mod dial;
@@ -91,8 +92,11 @@ fn subscribe(
     *slot.borrow_mut() = port;
 }
 
-#[function_component(App)]
-fn app() -> Html {
+/// The worker's state for a page of the extension: subscribes to the
+/// snapshots (re-subscribing when the worker restarts), loads the settings
+/// and the history, and keeps `<html lang>` in step with the language.
+#[hook]
+pub fn use_worker_state() -> (UseReducerHandle<Ui>, Callback<UiAction>) {
     let ui = use_reducer(|| {
         Ui(UiState::new(Language::from_ui_language(
             &chrome::ui_language(),
@@ -102,9 +106,6 @@ fn app() -> Html {
         let dispatcher = ui.dispatcher();
         Callback::from(move |action| dispatcher.dispatch(action))
     };
-    // Set after a login until the worker reports registered, so the login
-    // screen shows the worker's answer instead of jumping away at once.
-    let awaiting_login = use_state(|| false);
     {
         let dispatch = dispatch.clone();
         use_effect_with((), move |_| {
@@ -127,8 +128,7 @@ fn app() -> Html {
             }
         });
     }
-    let state = &ui.0;
-    let lang = state.language();
+    let lang = ui.0.language();
     use_effect_with(lang, |lang| {
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             if let Some(html) = document.document_element() {
@@ -137,6 +137,17 @@ fn app() -> Html {
             document.set_title(&tr(*lang, "appName", &[]));
         }
     });
+    (ui, dispatch)
+}
+
+#[function_component(App)]
+fn app() -> Html {
+    let (ui, dispatch) = use_worker_state();
+    let state = &ui.0;
+    let lang = state.language();
+    // Set after a login until the worker reports registered, so the login
+    // screen shows the worker's answer instead of jumping away at once.
+    let awaiting_login = use_state(|| false);
     // A call that ended changes the history: fetch it again.
     let ended = state
         .snapshot
@@ -273,12 +284,21 @@ pub fn focus(id: &str) {
     .forget();
 }
 
+/// popup.html renders the app into `#app`; call.html (`?call=ID`) the call
+/// window into `#call-app`, with the same components and styles.
 #[wasm_bindgen(start)]
 pub fn main() {
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id("app"))
-    {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(root) = document.get_element_by_id("call-app") {
+        let call = call_window::call_from_location();
+        yew::Renderer::<call_window::CallWindow>::with_root_and_props(
+            root,
+            call_window::CallWindowProps { call },
+        )
+        .render();
+    } else if let Some(root) = document.get_element_by_id("app") {
         yew::Renderer::<App>::with_root(root).render();
     }
 }

@@ -266,7 +266,18 @@ describe('popup', () => {
     await popup.click('.call [data-control="mute"]');
     await popup.waitForSelector('.call [data-control="mute"][aria-pressed="true"]');
     await popup.screenshot({ path: path.join(screenshotDir, 'popup-calls-active-en-light.png') });
+    // The call window shows the same call with the same controls.
+    const callId = await popup.getAttribute('.call[data-call-id]', 'data-call-id');
+    const callWindow = await ext.context.newPage();
+    await callWindow.setViewportSize({ width: 360, height: 300 });
+    await callWindow.goto(`chrome-extension://${ext.extensionId}/call.html?call=${callId}`);
+    await callWindow.waitForSelector(`.call[data-call-id="${callId}"][data-state="active"] [data-control="hold"]`);
+    await callWindow.evaluate(await readFile(axePath, 'utf8'));
+    const violations = await callWindow.evaluate(async () => (await axe.run(document)).violations.map((v) => v.id));
+    assert.deepEqual(violations, [], 'axe violations in the call window');
+    await callWindow.screenshot({ path: path.join(screenshotDir, 'call-window-active-en-light.png') });
     await popup.click('.call [data-control="hangup"]');
+    await callWindow.waitForSelector('#call-ended', { timeout: 10_000 });
     await popup.waitForSelector('#calls-empty', { timeout: 10_000 });
 
     // The history now has the call: search as you type, then Enter on the match.
