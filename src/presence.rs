@@ -232,7 +232,10 @@ mod tests {
             )
             .unwrap();
         let lunch = trip
-            .apply(&change(Status::LunchBreak, Some(Until::Seconds(1800))), NOON)
+            .apply(
+                &change(Status::LunchBreak, Some(Until::Seconds(1800))),
+                NOON,
+            )
             .unwrap();
         assert_eq!(lunch.ends_at(), Some(NOON + 1_800_000));
         // Replacing a temporary status keeps the permanent one to return to.
@@ -278,7 +281,8 @@ mod tests {
             Presence::from_stored(r#"{"status":"on_mars"}"#),
             Presence::default()
         );
-        let stored = r#"{"status":"lunch_break","note":"","temporary":{"until_ms":5,"revert_to":"away"}}"#;
+        let stored =
+            r#"{"status":"lunch_break","note":"","temporary":{"until_ms":5,"revert_to":"away"}}"#;
         assert_eq!(Presence::from_stored(stored).status, Status::LunchBreak);
     }
 

@@ -140,7 +140,9 @@ impl SettingsError {
 /// Digits, `*` and `#`, empty allowed (not configured).
 pub fn is_feature_number(text: &str) -> bool {
     text.chars().count() <= MAX_NUMBER_CHARS
-        && text.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
 }
 
 impl Settings {

@@ -378,9 +378,15 @@ mod tests {
         // The user may look elsewhere while the call goes on.
         let away = ringing
             .reduce(UiAction::Show(Screen::Dial))
-            .reduce(UiAction::Snapshot(snapshot(vec![call(7, CallPhase::Active)])));
+            .reduce(UiAction::Snapshot(snapshot(vec![call(
+                7,
+                CallPhase::Active,
+            )])));
         assert_eq!(away.screen, Screen::Dial);
-        let ended = away.reduce(UiAction::Snapshot(snapshot(vec![call(8, CallPhase::Ended)])));
+        let ended = away.reduce(UiAction::Snapshot(snapshot(vec![call(
+            8,
+            CallPhase::Ended,
+        )])));
         assert_eq!(ended.screen, Screen::Dial);
         assert!(ended.live_calls().is_empty());
     }
@@ -421,7 +427,12 @@ mod tests {
         let entries = vec![
             entry(1, HistoryKind::Outgoing, "1002", Some("Bob Smith")),
             entry(2, HistoryKind::Incoming, "1002", Some("Bob Smith")),
-            entry(3, HistoryKind::Incoming, "+4930123456", Some("Berlin office")),
+            entry(
+                3,
+                HistoryKind::Incoming,
+                "+4930123456",
+                Some("Berlin office"),
+            ),
             entry(4, HistoryKind::Missed, "1003", None),
         ];
         let numbers = |q| {
@@ -507,13 +518,30 @@ mod locale_tests {
     /// Latin words of three letters or more outside placeholders, URLs and
     /// key names: English left in a Chinese message.
     fn english_words(text: &str) -> Vec<String> {
-        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '$' || c == ':' || c == '/' || c == '.'))
-            .filter(|w| {
-                !w.contains('$') && !w.contains("://") && w.chars().filter(char::is_ascii_alphabetic).count() >= 3
-            })
-            .filter(|w| !["SIP", "PBX", "ID", "URL", "WebSocket", "Ringside", "https", "wss", "ws"].contains(&w.trim_end_matches(['.', ':'])))
-            .map(str::to_owned)
-            .collect()
+        text.split(|c: char| {
+            !(c.is_ascii_alphanumeric() || c == '$' || c == ':' || c == '/' || c == '.')
+        })
+        .filter(|w| {
+            !w.contains('$')
+                && !w.contains("://")
+                && w.chars().filter(char::is_ascii_alphabetic).count() >= 3
+        })
+        .filter(|w| {
+            ![
+                "SIP",
+                "PBX",
+                "ID",
+                "URL",
+                "WebSocket",
+                "Ringside",
+                "https",
+                "wss",
+                "ws",
+            ]
+            .contains(&w.trim_end_matches(['.', ':']))
+        })
+        .map(str::to_owned)
+        .collect()
     }
 
     #[test]
@@ -530,7 +558,10 @@ mod locale_tests {
             }
             assert!(has_cjk(text), "zh_CN {key} is not Chinese: {text:?}");
             let words = english_words(text);
-            assert!(words.is_empty(), "zh_CN {key} has English {words:?}: {text:?}");
+            assert!(
+                words.is_empty(),
+                "zh_CN {key} has English {words:?}: {text:?}"
+            );
         }
         for (key, text) in &en {
             assert!(!has_cjk(text), "en {key} has Chinese: {text:?}");
@@ -550,8 +581,12 @@ mod locale_tests {
         keys.extend(Status::ALL.map(Status::message_key));
         keys.extend(Ringtone::ALL.map(Ringtone::message_key));
         keys.extend(
-            [PresenceError::NoteTooLong, PresenceError::EndInPast, PresenceError::TooLong]
-                .map(PresenceError::message_key),
+            [
+                PresenceError::NoteTooLong,
+                PresenceError::EndInPast,
+                PresenceError::TooLong,
+            ]
+            .map(PresenceError::message_key),
         );
         keys.push(SettingsError::OutboundPrefix.message_key());
         keys.push(SettingsError::DeviceId.message_key());

@@ -182,7 +182,9 @@ async fn check_status_end() {
         None => {
             // Still running after a restart: the in-memory timer is gone.
             if let Some(presence) = with_state(|s| s.presence.clone()) {
-                if presence.temporary.is_some() && with_state(|s| s.status_timer.is_none()) == Some(true) {
+                if presence.temporary.is_some()
+                    && with_state(|s| s.status_timer.is_none()) == Some(true)
+                {
                     set_presence(presence).await;
                 }
             }
@@ -259,8 +261,7 @@ pub async fn handle(request: Request) -> Result<Reply, Request> {
             };
             let mut settings = with_state(|s| s.settings.clone()).unwrap_or_default();
             settings.remember_password = remember_password;
-            if !(save_settings(settings).await && store_account(&valid, remember_password).await)
-            {
+            if !(save_settings(settings).await && store_account(&valid, remember_password).await) {
                 return Ok(error(ErrorCode::StorageFailed));
             }
             with_worker(|w| w.input(|s, now| s.set_account(now, Some(valid))));
@@ -316,7 +317,12 @@ async fn set_status(change: &StatusChange) -> Reply {
 /// The call a keyboard shortcut acts on, as a request.
 fn command_request(name: &str, snapshot: &Snapshot) -> Option<Request> {
     use ringside::protocol::calls::{CallDirection, CallPhase};
-    let live = || snapshot.calls.iter().filter(|c| c.state != CallPhase::Ended);
+    let live = || {
+        snapshot
+            .calls
+            .iter()
+            .filter(|c| c.state != CallPhase::Ended)
+    };
     let talking = || live().find(|c| c.state == CallPhase::Active);
     match name {
         "answer" => live()
@@ -360,7 +366,10 @@ pub fn on_command(name: String) {
             if let Reply::Error { error } =
                 crate::handle_request(chrome::from_json(&request.encode()), sender.into()).await
             {
-                chrome::warn(&format!("ringside: shortcut {name} refused: {:?}", error.code));
+                chrome::warn(&format!(
+                    "ringside: shortcut {name} refused: {:?}",
+                    error.code
+                ));
             }
         }
     });

@@ -29,11 +29,17 @@ pub fn click_to_call() -> Html {
                 {
                     enabled.set(Some(settings.enabled));
                 }
-                let Some(url) = chrome::active_tab_url().await.filter(|u| u.starts_with("http")) else {
+                let Some(url) = chrome::active_tab_url()
+                    .await
+                    .filter(|u| u.starts_with("http"))
+                else {
                     return;
                 };
                 if let Some(C2cReply::Site { site: state }) =
-                    chrome::request_c2c(&C2cRequest::GetSite { url: Some(url.clone()) }).await
+                    chrome::request_c2c(&C2cRequest::GetSite {
+                        url: Some(url.clone()),
+                    })
+                    .await
                 {
                     site.set(Some((url, state)));
                 }

@@ -159,7 +159,13 @@ pub fn call_item(props: &CallProps) -> Html {
                 let (error, target, transfer) = (error.clone(), target.clone(), transfer.clone());
                 Callback::from(move |e: SubmitEvent| {
                     e.prevent_default();
-                    send(Request::TransferBlind { call: id, target: target.clone() }, error.clone());
+                    send(
+                        Request::TransferBlind {
+                            call: id,
+                            target: target.clone(),
+                        },
+                        error.clone(),
+                    );
                     transfer.set(None);
                 })
             };

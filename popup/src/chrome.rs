@@ -76,7 +76,10 @@ async fn send_text(encoded: &str) -> Result<String, WorkerUnavailable> {
 
 /// The URL of the tab the popup was opened over (activeTab), if any.
 pub async fn active_tab_url() -> Option<String> {
-    JsFuture::from(js_active_tab_url().ok()?).await.ok()?.as_string()
+    JsFuture::from(js_active_tab_url().ok()?)
+        .await
+        .ok()?
+        .as_string()
 }
 
 /// Subscribe to the worker's snapshots. `on_push` gets every valid push;

@@ -18,7 +18,7 @@ const DURATIONS: [u32; 4] = [30, 60, 120, 240];
 /// A time of day (or date and time when not today) in the user's language.
 pub fn format_time(lang: Language, unix_ms: f64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(unix_ms));
-    let today = String::from(js_sys::Date::new_0().to_date_string()) == String::from(date.to_date_string());
+    let today = js_sys::Date::new_0().to_date_string() == date.to_date_string();
     let options = js_sys::Object::new();
     let set = |k: &str, v: &str| {
         let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
@@ -89,7 +89,8 @@ fn status_selector(props: &ScreenProps) -> Html {
         None => tr(lang, "statusChange", &[]),
     };
     let toggle = {
-        let (open, chosen, note, error) = (open.clone(), chosen.clone(), note.clone(), error.clone());
+        let (open, chosen, note, error) =
+            (open.clone(), chosen.clone(), note.clone(), error.clone());
         let presence = presence.clone();
         Callback::from(move |_| {
             if !*open {

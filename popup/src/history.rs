@@ -56,7 +56,14 @@ pub fn history_screen(props: &ScreenProps) -> Html {
         let delete = {
             let (props, error) = (props.clone(), error.clone());
             Callback::from(move |_| {
-                change(Request::DeleteHistory { ids: vec![id], all: false }, &props, error.clone())
+                change(
+                    Request::DeleteHistory {
+                        ids: vec![id],
+                        all: false,
+                    },
+                    &props,
+                    error.clone(),
+                )
             })
         };
         let edit = {
@@ -67,10 +74,18 @@ pub fn history_screen(props: &ScreenProps) -> Html {
             Some((edit_id, text)) if *edit_id == id => {
                 let note_id = format!("note-{id}");
                 let onsubmit = {
-                    let (props, error, editing, text) = (props.clone(), error.clone(), editing.clone(), text.clone());
+                    let (props, error, editing, text) =
+                        (props.clone(), error.clone(), editing.clone(), text.clone());
                     Callback::from(move |e: SubmitEvent| {
                         e.prevent_default();
-                        change(Request::SetHistoryNote { id, note: text.clone() }, &props, error.clone());
+                        change(
+                            Request::SetHistoryNote {
+                                id,
+                                note: text.clone(),
+                            },
+                            &props,
+                            error.clone(),
+                        );
                         editing.set(None);
                     })
                 };
@@ -122,7 +137,14 @@ pub fn history_screen(props: &ScreenProps) -> Html {
         let (props, error, confirm_all) = (props.clone(), error.clone(), confirm_all.clone());
         Callback::from(move |_| {
             if *confirm_all {
-                change(Request::DeleteHistory { ids: Vec::new(), all: true }, &props, error.clone());
+                change(
+                    Request::DeleteHistory {
+                        ids: Vec::new(),
+                        all: true,
+                    },
+                    &props,
+                    error.clone(),
+                );
                 confirm_all.set(false);
             } else {
                 confirm_all.set(true);
@@ -141,7 +163,7 @@ pub fn history_screen(props: &ScreenProps) -> Html {
                 <p id="history-empty" class="empty">{ tr(lang, "historyEmpty", &[]) }</p>
             } else {
                 <ul id="history-list" class="entries" aria-label={tr(lang, "tabHistory", &[])}>
-                    { for shown.iter().map(|e| item(*e)) }
+                    { for shown.iter().map(|e| item(e)) }
                 </ul>
                 <button type="button" id="history-delete-all" class="secondary danger" onclick={delete_all}>
                     { tr(lang, if *confirm_all { "buttonDeleteAllConfirm" } else { "buttonDeleteAll" }, &[]) }

@@ -353,4 +353,3 @@ pub fn account_form(props: &LoginProps) -> Html {
         </form>
     }
 }
-

@@ -21,7 +21,11 @@ const COMMANDS: [(&str, &str); 4] = [
     ("_execute_action", "cmdOpenDialer"),
 ];
 
-fn save(settings: Settings, dispatch: Callback<UiAction>, notice: UseStateHandle<Option<&'static str>>) {
+fn save(
+    settings: Settings,
+    dispatch: Callback<UiAction>,
+    notice: UseStateHandle<Option<&'static str>>,
+) {
     wasm_bindgen_futures::spawn_local(async move {
         match chrome::request(&Request::SetSettings { settings }).await {
             Ok(Reply::Settings { settings }) => {
@@ -47,7 +51,8 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
     let call_settings = use_state(|| None::<CallSettings>);
     let number_errors = use_state(Vec::<&'static str>::new);
     {
-        let (devices, commands, call_settings) = (devices.clone(), commands.clone(), call_settings.clone());
+        let (devices, commands, call_settings) =
+            (devices.clone(), commands.clone(), call_settings.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 devices.set(chrome::audio_devices().await);
@@ -62,7 +67,8 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
     }
     let settings = props.ui.settings.clone();
     let update = |f: fn(&mut Settings, String)| {
-        let (settings, dispatch, notice) = (settings.clone(), props.dispatch.clone(), notice.clone());
+        let (settings, dispatch, notice) =
+            (settings.clone(), props.dispatch.clone(), notice.clone());
         Callback::from(move |e: Event| {
             let mut next = settings.clone();
             let value = match e.target_dyn_into::<HtmlSelectElement>() {
@@ -77,13 +83,17 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
         s.language = Language::ALL.into_iter().find(|l| l.code() == v);
     });
     let on_ringtone = update(|s, v| {
-        s.ringtone = Ringtone::ALL.into_iter().find(|r| r.as_str() == v).unwrap_or_default();
+        s.ringtone = Ringtone::ALL
+            .into_iter()
+            .find(|r| r.as_str() == v)
+            .unwrap_or_default();
     });
     let on_microphone = update(|s, v| s.microphone = Some(v).filter(|v| !v.is_empty()));
     let on_speaker = update(|s, v| s.speaker = Some(v).filter(|v| !v.is_empty()));
     let on_ringer = update(|s, v| s.ringer = Some(v).filter(|v| !v.is_empty()));
     let on_notifications = {
-        let (settings, dispatch, notice) = (settings.clone(), props.dispatch.clone(), notice.clone());
+        let (settings, dispatch, notice) =
+            (settings.clone(), props.dispatch.clone(), notice.clone());
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
             let mut next = settings.clone();
@@ -92,10 +102,19 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
         })
     };
     let on_prefix = {
-        let (settings, dispatch, notice, errors) = (settings.clone(), props.dispatch.clone(), notice.clone(), number_errors.clone());
+        let (settings, dispatch, notice, errors) = (
+            settings.clone(),
+            props.dispatch.clone(),
+            notice.clone(),
+            number_errors.clone(),
+        );
         Callback::from(move |e: Event| {
             let value = input_value(&e).trim().to_owned();
-            let mut list: Vec<&'static str> = errors.iter().copied().filter(|k| *k != "errOutboundPrefix").collect();
+            let mut list: Vec<&'static str> = errors
+                .iter()
+                .copied()
+                .filter(|k| *k != "errOutboundPrefix")
+                .collect();
             if !is_feature_number(&value) {
                 list.push("errOutboundPrefix");
                 errors.set(list);
@@ -108,10 +127,12 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
         })
     };
     let call_number = |key: &'static str, set: fn(&mut CallSettings, Option<String>)| {
-        let (call_settings, notice, errors) = (call_settings.clone(), notice.clone(), number_errors.clone());
+        let (call_settings, notice, errors) =
+            (call_settings.clone(), notice.clone(), number_errors.clone());
         Callback::from(move |e: Event| {
             let value = input_value(&e).trim().to_owned();
-            let mut list: Vec<&'static str> = errors.iter().copied().filter(|k| *k != key).collect();
+            let mut list: Vec<&'static str> =
+                errors.iter().copied().filter(|k| *k != key).collect();
             if !is_feature_number(&value) {
                 list.push(key);
                 errors.set(list);
@@ -122,7 +143,11 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
             set(&mut next, Some(value).filter(|v| !v.is_empty()));
             let (call_settings, notice) = (call_settings.clone(), notice.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match chrome::request(&Request::SetCallSettings { settings: next.clone() }).await {
+                match chrome::request(&Request::SetCallSettings {
+                    settings: next.clone(),
+                })
+                .await
+                {
                     Ok(Reply::Ok) | Ok(Reply::CallSettings { .. }) => {
                         call_settings.set(Some(next));
                         notice.set(Some("settingsSaved"));
@@ -150,7 +175,11 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
             });
         })
     };
-    let device_select = |id: &'static str, label: &'static str, kind: &'static str, current: &Option<String>, onchange: Callback<Event>| {
+    let device_select = |id: &'static str,
+                         label: &'static str,
+                         kind: &'static str,
+                         current: &Option<String>,
+                         onchange: Callback<Event>| {
         let mut n = 0;
         let options = devices.iter().filter(|d| d[0] == kind && d[1] != "default").map(|d| {
             n += 1;
@@ -168,8 +197,14 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
         }
     };
     let snapshot = props.ui.snapshot.clone();
-    let account = snapshot.as_ref().and_then(|s| s.aor.clone()).unwrap_or_default();
-    let server = snapshot.as_ref().and_then(|s| s.server.clone()).unwrap_or_default();
+    let account = snapshot
+        .as_ref()
+        .and_then(|s| s.aor.clone())
+        .unwrap_or_default();
+    let server = snapshot
+        .as_ref()
+        .and_then(|s| s.server.clone())
+        .unwrap_or_default();
     let call_settings_now = (*call_settings).clone().unwrap_or_default();
     let field_error = |key: &'static str| -> Html {
         if number_errors.contains(&key) {
