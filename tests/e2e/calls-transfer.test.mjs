@@ -1,0 +1,131 @@
+// Transfers, voicemail and park with three Chromium instances running
+// Ringside (1001, 1002, 1003) through the local Kamailio, real media.
+// 1002 is the user who transfers; 1001 is the other party; 1003 the target.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPbx } from '../peers/index.js';
+import { launchExtension } from './lib/extension.mjs';
+
+let pbx;
+let a;
+let b;
+let c;
+
+async function ringside(user) {
+  const ext = await launchExtension();
+  const page = await ext.context.newPage();
+  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
+  await page.evaluate((account) => chrome.storage.local.set({ account }), {
+    server: pbx.ws_url, username: user, password: `pass${user}`,
+  });
+  const send = (m) => page.evaluate((x) => chrome.runtime.sendMessage(x), { v: 1, ...m });
+  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
+  return { ext, page, user, send, snap };
+}
+
+async function until(what, fn, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn().catch((e) => e);
+    if (last && !(last instanceof Error)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+const callIn = (side, what, pred) => until(`${what} on ${side.user}`, async () => (await side.snap()).calls.find(pred));
+const live = (side) => side.snap().then((s) => s.calls.filter((x) => x.state !== 'ended'));
+
+async function connect(from, to) {
+  const dialled = await from.send({ type: 'dial', number: to.user });
+  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
+  const ringing = await callIn(to, 'ringing', (x) => x.state === 'ringing' && x.number === from.user);
+  assert.equal((await to.send({ type: 'answer', call: ringing.id })).type, 'ok');
+  await callIn(from, 'active', (x) => x.id === dialled.call && x.state === 'active');
+  return { out: dialled.call, in: ringing.id };
+}
+
+async function audio(side, call) {
+  const bytes = async () => (await side.send({ type: 'media_stats', call })).stats.bytes_received;
+  const first = await until(`audio on ${side.user}`, async () => (await bytes()) > 0 && bytes());
+  await new Promise((r) => setTimeout(r, 600));
+  assert.ok((await bytes()) > first, `${side.user} keeps receiving audio`);
+}
+
+async function hangupAll() {
+  for (const side of [a, b, c]) {
+    for (const x of await live(side)) await side.send({ type: 'hangup', call: x.id });
+  }
+  for (const side of [a, b, c]) await until(`${side.user} idle`, async () => (await live(side)).length === 0);
+}
+
+before(async () => {
+  pbx = await startPbx();
+  [a, b, c] = await Promise.all(['1001', '1002', '1003'].map(ringside));
+  for (const side of [a, b, c]) {
+    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
+  }
+});
+
+after(async () => {
+  await Promise.all([a, b, c].map((s) => s?.ext.close()));
+  await pbx?.stop();
+});
+
+test('blind transfer: 1002 sends 1001 to 1003', async () => {
+  const ab = await connect(a, b);
+  assert.equal((await b.send({ type: 'transfer_blind', call: ab.in, target: '1003' })).type, 'ok');
+  const ringing = await callIn(c, 'the transferred call', (x) => x.state === 'ringing' && x.number === '1001');
+  await c.send({ type: 'answer', call: ringing.id });
+  const ac = await callIn(a, 'the new call', (x) => x.number === '1003' && x.state === 'active');
+  const done = await callIn(b, 'the end of the transferred call', (x) => x.id === ab.in && x.state === 'ended');
+  assert.equal(done.end, 'transferred');
+  await audio(a, ac.id);
+  await audio(c, ringing.id);
+  await hangupAll();
+});
+
+test('attended transfer: 1002 consults 1003, then connects 1001 to 1003', async () => {
+  const ab = await connect(a, b);
+  assert.equal((await b.send({ type: 'hold', call: ab.in })).type, 'ok');
+  const bc = await connect(b, c);
+  const r = await b.send({ type: 'transfer_attended', call: ab.in, consult: bc.out });
+  assert.equal(r.type, 'ok', JSON.stringify(r));
+  const ac = await callIn(a, 'the replacing call', (x) => x.id !== ab.out && x.direction === 'outgoing' && x.state === 'active');
+  await callIn(c, 'the replaced consult call', (x) => x.id === bc.in && x.state === 'ended');
+  const cNew = await callIn(c, 'the call from 1001', (x) => x.number === '1001' && x.state === 'active');
+  await until('1002 out of both calls', async () => (await live(b)).length === 0);
+  await audio(a, ac.id);
+  await audio(c, cNew.id);
+  await hangupAll();
+});
+
+// The 302 goes out and 1002's side is right; whether 1001 reaches 1003 is the
+// engine's redirect-following (b267ce4), whose retried INVITE is not yet
+// re-authenticated when Kamailio challenges it with 407.
+test('send to voicemail: 302 to the configured target', {
+  todo: 'engine: the INVITE retried after a 302 gets 407 and is not re-sent with credentials',
+}, async () => {
+  assert.equal((await b.send({ type: 'set_call_settings', settings: { voicemail_target: '1003', park_target: '1003' } })).type, 'ok');
+  await a.send({ type: 'dial', number: '1002' });
+  const ringing = await callIn(b, 'ringing', (x) => x.state === 'ringing');
+  assert.equal((await b.send({ type: 'send_to_voicemail', call: ringing.id })).type, 'ok');
+  const forwarded = await callIn(b, 'forwarded', (x) => x.id === ringing.id && x.state === 'ended');
+  assert.equal(forwarded.end, 'forwarded');
+  const history = await b.send({ type: 'get_history' });
+  assert.equal(history.entries[0].kind, 'forwarded');
+  try {
+    await callIn(c, 'the redirected call', (x) => x.state === 'ringing' && x.number === '1001');
+  } finally {
+    await hangupAll();
+  }
+});
+
+test('park: transfer to the configured park number', async () => {
+  assert.equal((await b.send({ type: 'set_call_settings', settings: { park_target: '1003' } })).type, 'ok');
+  const ab = await connect(a, b);
+  assert.equal((await b.send({ type: 'park', call: ab.in })).type, 'ok');
+  await callIn(c, 'the parked call', (x) => x.state === 'ringing' && x.number === '1001');
+  await hangupAll();
+});
