@@ -166,6 +166,19 @@ test('hold and resume change the direction on both sides; DTMF by INFO arrives',
   await ended(a, call.out);
 });
 
+test('mute stops outbound audio energy; unmute brings it back', async () => {
+  const call = await connect(a, b);
+  const level = async () => (await stats(b, call.in)).audio_level ?? 0;
+  await until('audio energy at 1002', async () => (await level()) > 0.001);
+  assert.equal((await a.send({ type: 'mute', call: call.out, muted: true })).type, 'ok');
+  assert.ok((await a.snap()).calls.find((c) => c.id === call.out).muted);
+  await until('silence at 1002', async () => (await level()) < 0.0005);
+  await a.send({ type: 'mute', call: call.out, muted: false });
+  await until('audio energy again', async () => (await level()) > 0.001);
+  await a.send({ type: 'hangup', call: call.out });
+  await ended(b, call.in);
+});
+
 test('bad commands get typed errors', async () => {
   assert.equal((await a.send({ type: 'hangup', call: 999 })).error.code, 'no_such_call');
   assert.equal((await a.send({ type: 'dial', number: 'x y z' })).error.code, 'invalid_number');
