@@ -18,8 +18,8 @@ use crate::pbx::{self, Pbx};
 use crate::util::{self, Result};
 use crate::setup;
 
-mod c2c;
 mod engine;
+mod script;
 
 const BASELINE: &str = "xtask/bench-baseline.json";
 const REGISTER_SAMPLES: usize = 11;
@@ -44,10 +44,13 @@ pub fn run() -> Result<()> {
         metrics.extend(engine);
         same_run.extend(baselines);
     });
-    let c2c = c2c::metrics(&dist.dir).map(|(c2c, baselines)| {
-        metrics.extend(c2c);
-        same_run.extend(baselines);
-    });
+    let mut scripted = Vec::new();
+    for script in ["tests/e2e/bench-c2c.mjs", "tests/e2e/bench-calls.mjs"] {
+        scripted.push(script::metrics(script, &dist.dir).map(|(figures, baselines)| {
+            metrics.extend(figures);
+            same_run.extend(baselines);
+        }));
+    }
     let popup = popup_open(&dist.dir);
     if let Ok((popup_ms, static_ms)) = &popup {
         metrics.push(Metric { name: "popup.open_to_interactive_ms".into(), value: *popup_ms, unit: "ms" });
@@ -58,7 +61,7 @@ pub fn run() -> Result<()> {
     print_table(&results);
     register.map(|_| ())?;
     engine?;
-    c2c?;
+    scripted.into_iter().collect::<Result<Vec<()>>>()?;
     popup.map(|_| ())
 }
 
