@@ -754,6 +754,11 @@ impl Call {
         let cseq = codec::cseq(&self.invite).map_or(1, |(n, _)| n.saturating_add(1));
         let mut retry = retry_with_credentials(&self.invite, cseq, Vec::new(), io.local, io.random);
         retry.uri = target;
+        // The retry is a new logical request (the target, and so the proxy's
+        // challenge, may differ): a 401/407 to it must be answered once like
+        // one to a fresh INVITE, not taken for a rejection of the credentials
+        // that authorized the INVITE before the redirect.
+        self.digest.start_request();
         self.redirected = true;
         self.invite = retry.clone();
         self.provisional_seen = false;
@@ -2480,6 +2485,106 @@ mod tests {
             &reply(retry, 407, &[("Proxy-Authenticate", challenge)]),
         )
         .unwrap();
+        assert!(matches!(
+            &ended(&events(&mut a), ca)[..],
+            [EndReason::Rejected { code: 407, .. }]
+        ));
+    }
+
+    /// Plays the proxy's side of a challenged, redirected call up to the
+    /// redirected INVITE's challenge: returns that INVITE's authorized retry.
+    fn challenged_then_redirected(a: &mut UserAgent, now: Instant) -> (Request, Request) {
+        let invite = sent_requests(a).remove(0);
+        let first = r#"Digest realm="pbx.test", nonce="n1", qop="auth""#;
+        a.handle_transport(now, &reply(&invite, 407, &[("Proxy-Authenticate", first)]))
+            .unwrap();
+        let authed = sent_requests(a).pop().expect("INVITE with credentials");
+        assert_eq!(codec::cseq(&authed).unwrap().0, 2);
+        assert!(header(&authed, "Proxy-Authorization").is_some());
+        a.handle_transport(
+            now,
+            &reply(&authed, 302, &[("Contact", "<sip:1003@127.0.0.1>")]),
+        )
+        .unwrap();
+        let redirected = sent_requests(a).pop().expect("INVITE to the contact");
+        assert_eq!(redirected.method, Method::Invite);
+        assert_eq!(redirected.uri.to_string(), "sip:1003@127.0.0.1");
+        assert_eq!(codec::cseq(&redirected).unwrap().0, 3);
+        assert!(header(&redirected, "Proxy-Authorization").is_none());
+        let second = r#"Digest realm="pbx.test", nonce="n2", qop="auth""#;
+        a.handle_transport(
+            now,
+            &reply(&redirected, 407, &[("Proxy-Authenticate", second)]),
+        )
+        .unwrap();
+        let retry = sent_requests(a)
+            .pop()
+            .expect("redirected INVITE with credentials");
+        assert_eq!(retry.method, Method::Invite);
+        assert_eq!(retry.uri.to_string(), "sip:1003@127.0.0.1");
+        assert_eq!(codec::cseq(&retry).unwrap().0, 4);
+        let auth = header(&retry, "Proxy-Authorization").expect("credentials");
+        assert!(auth.contains("nonce=\"n2\""));
+        assert!(auth.contains("uri=\"sip:1003@127.0.0.1\""));
+        assert_eq!(codec::call_id(&retry), codec::call_id(&invite));
+        assert_eq!(codec::from_tag(&retry), codec::from_tag(&invite));
+        (redirected, retry)
+    }
+
+    #[test]
+    fn redirected_invite_is_challenged_and_authorized_like_a_fresh_one() {
+        // A                         Proxy (Kamailio)
+        // |-- INVITE 1002 (CSeq 1) ----->|
+        // |<-- 407 ----------------------|
+        // |-- INVITE 1002 (auth, CSeq 2)->|
+        // |<-- 302 Contact: 1003 --------|   callee sends to voicemail
+        // |-- INVITE 1003 (CSeq 3) ----->|
+        // |<-- 407 ----------------------|   fresh challenge: answer it once
+        // |-- INVITE 1003 (auth, CSeq 4)->|
+        // |<-- 180 ----------------------|
+        // |<-- 200 ----------------------|
+        // |-- ACK ---------------------->|
+        let now = at_secs(0);
+        let mut a = connected_ua(now);
+        let ca = a.call(now, "1002", OFFER).unwrap();
+        let (_, retry) = challenged_then_redirected(&mut a, now);
+        a.handle_transport(now, &reply(&retry, 180, &[])).unwrap();
+        assert!(events(&mut a)
+            .iter()
+            .any(|e| matches!(e, Event::CallProgress { call, code: 180, .. } if *call == ca)));
+        a.handle_transport(
+            now,
+            &reply(
+                &retry,
+                200,
+                &[("Contact", "<sip:1003@127.0.0.1;transport=ws>")],
+            ),
+        )
+        .unwrap();
+        let acks = sent_requests(&mut a);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].method, Method::Ack);
+        assert_eq!(codec::cseq(&acks[0]).unwrap().0, 4);
+        assert!(matches!(
+            a.call_state(ca),
+            Some(CallState::Connected { .. })
+        ));
+    }
+
+    #[test]
+    fn redirected_invite_challenged_twice_ends_the_call_never_loops() {
+        // ... |-- INVITE 1003 (auth, CSeq 4)->|
+        //     |<-- 407 (same realm) ---------|   wrong password: give up
+        let now = at_secs(0);
+        let mut a = connected_ua(now);
+        let ca = a.call(now, "1002", OFFER).unwrap();
+        let (_, retry) = challenged_then_redirected(&mut a, now);
+        let again = r#"Digest realm="pbx.test", nonce="n3", qop="auth""#;
+        a.handle_transport(now, &reply(&retry, 407, &[("Proxy-Authenticate", again)]))
+            .unwrap();
+        assert!(sent_requests(&mut a)
+            .iter()
+            .all(|r| r.method == Method::Ack));
         assert!(matches!(
             &ended(&events(&mut a), ca)[..],
             [EndReason::Rejected { code: 407, .. }]
