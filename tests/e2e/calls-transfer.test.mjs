@@ -101,12 +101,9 @@ test('attended transfer: 1002 consults 1003, then connects 1001 to 1003', async 
   await hangupAll();
 });
 
-// The 302 goes out and 1002's side is right; whether 1001 reaches 1003 is the
-// engine's redirect-following (b267ce4), whose retried INVITE is not yet
-// re-authenticated when Kamailio challenges it with 407.
-test('send to voicemail: 302 to the configured target', {
-  todo: 'engine: the INVITE retried after a 302 gets 407 and is not re-sent with credentials',
-}, async () => {
+// 1002 answers 302 to the configured target; 1001's engine follows it
+// (b267ce4) and authenticates the retried INVITE afresh (b289a32).
+test('send to voicemail: 302 to the configured target', async () => {
   assert.equal((await b.send({ type: 'set_call_settings', settings: { voicemail_target: '1003', park_target: '1003' } })).type, 'ok');
   await a.send({ type: 'dial', number: '1002' });
   const ringing = await callIn(b, 'ringing', (x) => x.state === 'ringing');
