@@ -1318,6 +1318,10 @@ impl Call {
             .dialog
             .as_mut()
             .ok_or(CallError::InvalidState("no dialog"))?;
+        // A new request of its own: a proxy that challenged the INVITE may
+        // challenge it too (same realm, fresh nonce), and that must be
+        // answered once, not taken for a rejected password.
+        self.digest.start_request();
         Ok(d.request(method, io.local, io.random))
     }
 
@@ -2569,6 +2573,69 @@ mod tests {
             a.call_state(ca),
             Some(CallState::Connected { .. })
         ));
+    }
+
+    #[test]
+    fn a_reinvite_answers_its_own_challenge_after_the_invite_was_challenged() {
+        // A                         Proxy (Kamailio)
+        // |-- INVITE (CSeq 1) --------->|
+        // |<-- 407 (realm pbx.test) ----|
+        // |-- INVITE (auth, CSeq 2) --->|
+        // |<-- 200 / ACK ---------------|
+        // |-- re-INVITE hold ---------->|
+        // |<-- 407 (same realm, n2) ----|   a new request: answer it once
+        // |-- re-INVITE (auth) -------->|
+        // |<-- 200 / ACK ---------------|
+        let now = at_secs(0);
+        let mut a = connected_ua(now);
+        let ca = a.call(now, "1002", OFFER).unwrap();
+        let invite = sent_requests(&mut a).remove(0);
+        let challenge =
+            |nonce: &str| format!(r#"Digest realm="pbx.test", nonce="{nonce}", qop="auth""#);
+        a.handle_transport(
+            now,
+            &reply(&invite, 407, &[("Proxy-Authenticate", &challenge("n1"))]),
+        )
+        .unwrap();
+        let authed = sent_requests(&mut a)
+            .pop()
+            .expect("INVITE with credentials");
+        a.handle_transport(
+            now,
+            &reply(
+                &authed,
+                200,
+                &[("Contact", "<sip:1002@127.0.0.1;transport=ws>")],
+            ),
+        )
+        .unwrap();
+        sent_requests(&mut a);
+        a.hold(now, ca).unwrap();
+        let reinvite = sent_requests(&mut a).pop().expect("re-INVITE");
+        a.handle_transport(
+            now,
+            &reply(&reinvite, 407, &[("Proxy-Authenticate", &challenge("n2"))]),
+        )
+        .unwrap();
+        let reinvite_authed = sent_requests(&mut a)
+            .pop()
+            .expect("re-INVITE with credentials");
+        assert_eq!(reinvite_authed.method, Method::Invite);
+        assert!(header(&reinvite_authed, "Proxy-Authorization")
+            .is_some_and(|h| h.contains("nonce=\"n2\"")));
+        a.handle_transport(
+            now,
+            &reply(
+                &reinvite_authed,
+                200,
+                &[("Contact", "<sip:1002@127.0.0.1;transport=ws>")],
+            ),
+        )
+        .unwrap();
+        sent_requests(&mut a);
+        assert!(!events(&mut a)
+            .iter()
+            .any(|e| matches!(e, Event::CallUpdateFailed { .. })));
     }
 
     #[test]
