@@ -408,6 +408,31 @@ impl Request {
         !matches!(self, Request::GetSnapshot)
     }
 
+    /// Commands on calls and the call history, answered by the supervisor's
+    /// call policy (`Supervisor::call_command`).
+    pub fn is_call_command(&self) -> bool {
+        matches!(
+            self,
+            Request::Dial { .. }
+                | Request::Answer { .. }
+                | Request::Decline { .. }
+                | Request::Hangup { .. }
+                | Request::Hold { .. }
+                | Request::Resume { .. }
+                | Request::Mute { .. }
+                | Request::Dtmf { .. }
+                | Request::TransferBlind { .. }
+                | Request::TransferAttended { .. }
+                | Request::SendToVoicemail { .. }
+                | Request::Park { .. }
+                | Request::Merge { .. }
+                | Request::Swap { .. }
+                | Request::GetHistory
+                | Request::SetHistoryNote { .. }
+                | Request::DeleteHistory { .. }
+        )
+    }
+
     pub fn decode(text: &str) -> Result<Request, ProtocolError> {
         decode(text)
     }
@@ -449,6 +474,15 @@ impl Push {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_commands_are_told_from_the_other_requests() {
+        assert!(Request::Dial { number: "1002".into() }.is_call_command());
+        assert!(Request::GetHistory.is_call_command());
+        assert!(!Request::GetSnapshot.is_call_command());
+        assert!(!Request::GetCallSettings.is_call_command());
+        assert!(!Request::Logout.is_call_command());
+    }
 
     #[test]
     fn requests_have_the_documented_wire_form() {

@@ -296,29 +296,6 @@ pub async fn load() {
     });
 }
 
-fn is_call_request(request: &Request) -> bool {
-    matches!(
-        request,
-        Request::Dial { .. }
-            | Request::Answer { .. }
-            | Request::Decline { .. }
-            | Request::Hangup { .. }
-            | Request::Hold { .. }
-            | Request::Resume { .. }
-            | Request::Mute { .. }
-            | Request::Dtmf { .. }
-            | Request::TransferBlind { .. }
-            | Request::TransferAttended { .. }
-            | Request::SendToVoicemail { .. }
-            | Request::Park { .. }
-            | Request::Merge { .. }
-            | Request::Swap { .. }
-            | Request::GetHistory
-            | Request::SetHistoryNote { .. }
-            | Request::DeleteHistory { .. }
-    )
-}
-
 /// Answers the call requests; `None` for every other request.
 pub async fn handle(request: &Request) -> Option<Reply> {
     match request {
@@ -327,7 +304,7 @@ pub async fn handle(request: &Request) -> Option<Reply> {
                 .unwrap_or_default(),
         }),
         Request::SetCallSettings { settings } => Some(set_settings(settings.clone()).await),
-        r if is_call_request(r) => {
+        r if r.is_call_command() => {
             let request = r.clone();
             Some(
                 with_worker(|w| {
