@@ -31,8 +31,12 @@ test('the worker stays registered through 150 s without user activity', { timeou
   // worker's own traffic may keep it alive from here on.
   const { targetId: pageId } = await chrome.cdp.send('Target.createTarget', { url: chrome.popupUrl });
   await until('the popup page to load', async () => {
-    const ready = await chrome.cdp.evaluateIn(pageId, 'document.readyState').catch(() => null);
-    return ready === 'complete';
+    // The new target starts on about:blank, which is already "complete": wait for
+    // the extension page itself, where chrome.runtime exists.
+    const ready = await chrome.cdp
+      .evaluateIn(pageId, `location.protocol === 'chrome-extension:' && document.readyState === 'complete' && typeof chrome.runtime?.sendMessage === 'function'`)
+      .catch(() => false);
+    return ready === true;
   }, 10_000);
   const account = { server: pbx.ws_url, username: '1001', password: 'pass1001' };
   const reply = await chrome.cdp.evaluateIn(
