@@ -22,8 +22,14 @@ pub struct Dist {
     pub dir: PathBuf,
 }
 
+/// `RINGSIDE_DIST_OUT` moves the whole output (folder and zip) elsewhere, so
+/// parallel work on one checkout can build and test its own copy.
+fn out_dir() -> PathBuf {
+    std::env::var_os("RINGSIDE_DIST_OUT").map(PathBuf::from).unwrap_or_else(|| util::root().join("dist"))
+}
+
 pub fn dist_dir() -> PathBuf {
-    util::root().join("dist").join("ringside")
+    out_dir().join("ringside")
 }
 
 pub fn run() -> Result<Dist> {
@@ -36,7 +42,7 @@ pub fn run() -> Result<Dist> {
     }
     util::run(&mut build)?;
 
-    let out = root.join("dist");
+    let out = out_dir();
     let staging = out.join(".ringside.staging");
     remove_dir(&staging)?;
     fs::create_dir_all(&staging)?;
