@@ -89,6 +89,7 @@ pub mod c2c;
 pub mod call;
 pub mod dialog;
 pub mod engine;
+pub mod function_keys;
 pub mod keepalive;
 pub mod message;
 pub mod phone;

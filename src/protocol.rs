@@ -19,6 +19,7 @@ use crate::history::HistoryEntry;
 
 pub mod c2c;
 pub mod calls;
+pub mod keys;
 use calls::{CallId, CallSettings, CallSettingsError, CallView};
 
 pub const PROTOCOL_VERSION: u64 = 1;
@@ -273,6 +274,9 @@ pub struct Snapshot {
     /// Missed calls since the history was last opened (the badge number).
     #[serde(default)]
     pub missed_calls: u32,
+    /// Function key states in key order (see `protocol::keys`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<crate::function_keys::KeyStateView>,
 }
 
 impl Snapshot {
@@ -287,6 +291,7 @@ impl Snapshot {
             presence: Presence::default(),
             calls: Vec::new(),
             missed_calls: 0,
+            keys: Vec::new(),
         }
     }
 }
@@ -523,6 +528,7 @@ mod tests {
             presence: Presence::default(),
             calls: Vec::new(),
             missed_calls: 0,
+            keys: Vec::new(),
         };
         let push = Push::Snapshot {
             snapshot: snapshot.clone(),
