@@ -28,11 +28,15 @@ use crate::sdp::{Direction, Sdp};
 use crate::time::Instant;
 use crate::transaction::{response_to, ClientEvent, T1, TRANSACTION_TIMEOUT};
 
+pub mod snapshot;
+pub use snapshot::{CallSnapshot, RestoreError};
+
 /// The engine's name for a call (not the SIP Call-ID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallHandle(pub u64);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CallDirection {
     Outgoing,
     Incoming,
@@ -341,7 +345,74 @@ impl Call {
         }
     }
 
+    /// A confirmed call taken over from a snapshot of another user agent:
+    /// it refreshes the peer's target at once (see [`snapshot`]).
+    pub fn restored(
+        io: &mut Io<'_>,
+        handle: CallHandle,
+        snapshot: &CallSnapshot,
+    ) -> Result<Call, RestoreError> {
+        let dialog = snapshot.dialog()?;
+        // Only CANCEL matching, redirects and the UAS answer read the
+        // initial INVITE, and none of them applies to a confirmed call; an
+        // INVITE-shaped request of the dialog keeps the field meaningful.
+        let mut invite = dialog.ack(dialog.local_cseq, io.local, io.random);
+        invite.method = Method::Invite;
+        let mut call = Call::new(
+            handle,
+            snapshot.direction,
+            invite,
+            snapshot.local_tag.clone(),
+            CallState::Connected {
+                local_hold: snapshot.local_hold,
+                remote_hold: snapshot.remote_hold,
+            },
+        );
+        call.dialog = Some(dialog);
+        call.local_sdp = Some(snapshot.local_sdp.clone());
+        call.remote_sdp = snapshot.remote_sdp.clone();
+        call.local_hold = snapshot.local_hold;
+        call.remote_hold = snapshot.remote_hold;
+        // Checked by `dialog()` above, so the refresh cannot lack an SDP.
+        let _ = call.send_reinvite(io, Purpose::Refresh);
+        Ok(call)
+    }
+
     // ---- queries -------------------------------------------------------
+
+    /// The dialog state of a confirmed call, for a user agent that takes
+    /// it over later; `None` before the call is established or once it ended.
+    pub fn snapshot(&self) -> Option<CallSnapshot> {
+        let d = self.dialog.as_ref()?;
+        if !self.is_confirmed() || d.state != DialogState::Confirmed {
+            return None;
+        }
+        Some(CallSnapshot {
+            v: snapshot::SNAPSHOT_VERSION,
+            direction: self.direction,
+            call_id: d.id.call_id.clone(),
+            local_tag: d.id.local_tag.clone(),
+            remote_tag: d.id.remote_tag.clone(),
+            local_uri: d.local_uri.clone(),
+            remote_uri: d.remote_uri.clone(),
+            remote_target: d.remote_target.clone(),
+            route_set: d.route_set.clone(),
+            local_cseq: d.local_cseq,
+            remote_cseq: d.remote_cseq,
+            local_sdp: self.local_sdp.clone()?,
+            remote_sdp: self.remote_sdp.clone(),
+            local_hold: self.local_hold,
+            remote_hold: self.remote_hold,
+        })
+    }
+
+    /// The SIP Call-ID of the call's dialog (confirmed or first early one).
+    pub fn call_id(&self) -> Option<&str> {
+        self.dialog
+            .as_ref()
+            .or_else(|| self.early.first())
+            .map(|d| d.id.call_id.as_str())
+    }
 
     pub fn state(&self) -> &CallState {
         &self.state
@@ -887,10 +958,14 @@ impl Call {
                     }
                     _ => {
                         self.reinvite = None;
-                        io.emit(Event::CallUpdateFailed {
-                            call: self.handle,
-                            code,
-                        });
+                        // A refused session or target refresh leaves the
+                        // hold state as it was: nothing for the user to undo.
+                        if pending.hold != self.local_hold {
+                            io.emit(Event::CallUpdateFailed {
+                                call: self.handle,
+                                code,
+                            });
+                        }
                         // RFC 3261 §14.1: 408/481 end the dialog.
                         if matches!(code, 408 | 481) && !self.is_ended() {
                             self.send_bye(io);
@@ -1435,11 +1510,13 @@ impl Call {
                     },
                 ),
                 CallTx::ReInvite => {
-                    self.reinvite = None;
-                    io.emit(Event::CallUpdateFailed {
-                        call: self.handle,
-                        code,
-                    });
+                    let local_hold = self.local_hold;
+                    if self.reinvite.take().is_some_and(|p| p.hold != local_hold) {
+                        io.emit(Event::CallUpdateFailed {
+                            call: self.handle,
+                            code,
+                        });
+                    }
                 }
                 CallTx::Refer => {
                     self.refer_pending = false;

@@ -399,6 +399,44 @@ impl UserAgent {
         self.calls.iter().map(|c| (c.handle, c.state()))
     }
 
+    /// The dialog state of an established call, for a user agent that
+    /// takes the call over later (a restarted worker): store it whenever the
+    /// call changes. `None` before the call is connected or once it ended.
+    pub fn export_call(&self, call: CallHandle) -> Option<crate::call::CallSnapshot> {
+        self.calls
+            .iter()
+            .find(|c| c.handle == call)
+            .and_then(Call::snapshot)
+    }
+
+    /// Takes over a call another user agent exported: the dialog goes on
+    /// under a new handle, and a re-INVITE with our current Contact moves
+    /// the peer's requests to this connection (RFC 3261 §12.2.1.1 target
+    /// refresh). A peer that has forgotten the dialog answers 481 and the
+    /// call ends with `RemoteHangup`.
+    pub fn restore_call(
+        &mut self,
+        now: Instant,
+        snapshot: &crate::call::CallSnapshot,
+    ) -> Result<CallHandle, crate::call::RestoreError> {
+        if !self.connected {
+            return Err(crate::call::RestoreError::NotConnected);
+        }
+        if self
+            .calls
+            .iter()
+            .any(|c| !c.is_ended() && c.call_id() == Some(snapshot.call_id.as_str()))
+        {
+            return Err(crate::call::RestoreError::Duplicate);
+        }
+        let handle = self.new_handle();
+        let mut io = io!(self, now);
+        let call = Call::restored(&mut io, handle, snapshot)?;
+        self.calls.push(call);
+        self.flush();
+        Ok(handle)
+    }
+
     // ---- connection ----------------------------------------------------
 
     /// The WebSocket is open.
