@@ -718,6 +718,15 @@ impl Call {
                         self.retry_challenged(io, tx, r);
                         return;
                     }
+                }
+                if tx == CallTx::Bye
+                    && self.is_ended()
+                    && !matches!(event, ClientEvent::Provisional(_))
+                {
+                    // The BYE is answered (or never will be): nothing left.
+                    self.finish_by = None;
+                }
+                if let ClientEvent::Final(r) = &event {
                     // RFC 5057 §5.1: 481 (or 408) to an in-dialog request
                     // means the dialog is gone.
                     if matches!(r.status_code.code(), 408 | 481) && !self.is_ended() {
@@ -900,7 +909,6 @@ impl Call {
             // We hung up while it was ringing and the answer crossed our
             // CANCEL: the session exists now, so it has to be BYEd.
             self.send_bye(io);
-            self.finish_by = None;
             return;
         }
         self.remote_sdp = sdp_body(&r).or(self.remote_sdp.take());
@@ -1400,9 +1408,15 @@ impl Call {
         Ok(d.request(method, io.local, io.random))
     }
 
+    /// The call stays known until the BYE has its final response: a proxy
+    /// may challenge it (401/407), and the retry must still go out.
     fn send_bye(&mut self, io: &mut Io<'_>) {
         if let Some(d) = self.dialog.as_mut() {
             let bye = d.request(Method::Bye, io.local, io.random);
+            // A logical request of its own: a challenge to it is answered
+            // once even when the INVITE was challenged in the same realm.
+            self.digest.start_request();
+            self.finish_by = Some(io.now + TRANSACTION_TIMEOUT);
             self.send(io, CallTx::Bye, bye);
         }
     }
@@ -1526,6 +1540,7 @@ impl Call {
                         done: true,
                     });
                 }
+                CallTx::Bye if self.is_ended() => self.finish_by = None,
                 _ => {}
             }
             return;
@@ -2570,6 +2585,88 @@ mod tests {
             &ended(&events(&mut a), ca)[..],
             [EndReason::Rejected { code: 407, .. }]
         ));
+    }
+
+    #[test]
+    fn a_bye_challenged_after_hangup_is_resent_with_credentials() {
+        // A                       Proxy / B
+        // |-- INVITE ---------------->|
+        // |<-- 407 (nonce x1) --------|
+        // |-- INVITE (auth, CSeq 2) ->|
+        // |<-- 200 -------------------|
+        // |-- ACK ------------------->|
+        // |-- BYE (CSeq 3) ---------->|   hangup: Ended at once for the user
+        // |<-- 407 (nonce x2) --------|   same realm, fresh nonce
+        // |-- BYE (auth, CSeq 4) ---->|
+        // |<-- 200 -------------------|   only now is the call forgotten
+        let now = at_secs(0);
+        let mut a = connected_ua(now);
+        let ca = a.call(now, "1002", OFFER).unwrap();
+        let invite = sent_requests(&mut a).remove(0);
+        let first = r#"Digest realm="pbx.test", nonce="x1", qop="auth""#;
+        a.handle_transport(now, &reply(&invite, 407, &[("Proxy-Authenticate", first)]))
+            .unwrap();
+        let retry = sent_requests(&mut a).pop().unwrap();
+        a.handle_transport(
+            now,
+            &reply(&retry, 200, &[("Contact", "<sip:b@b.invalid>")]),
+        )
+        .unwrap();
+        sent_requests(&mut a);
+        events(&mut a);
+
+        a.hangup(now, ca).unwrap();
+        assert_eq!(ended(&events(&mut a), ca), [EndReason::LocalHangup]);
+        let bye = sent_requests(&mut a).pop().unwrap();
+        assert_eq!(
+            (bye.method.clone(), codec::cseq(&bye).unwrap().0),
+            (Method::Bye, 3)
+        );
+        let second = r#"Digest realm="pbx.test", nonce="x2", qop="auth""#;
+        a.handle_transport(now, &reply(&bye, 407, &[("Proxy-Authenticate", second)]))
+            .unwrap();
+        let authed = sent_requests(&mut a).pop().expect("the BYE again");
+        assert_eq!(authed.method, Method::Bye);
+        assert_eq!(codec::cseq(&authed).unwrap().0, 4);
+        assert_eq!(codec::call_id(&authed), codec::call_id(&bye));
+        assert!(header(&authed, "Proxy-Authorization").is_some_and(|h| h.contains("nonce=\"x2\"")));
+        assert_eq!(a.calls().count(), 1, "kept until the BYE is answered");
+        a.handle_transport(now, &reply(&authed, 200, &[])).unwrap();
+        assert_eq!(a.calls().count(), 0);
+        assert!(events(&mut a).is_empty(), "ended once, not twice");
+    }
+
+    #[test]
+    fn a_bye_challenged_again_or_never_answered_lets_the_call_go() {
+        // |-- BYE -->| |<-- 407 --| |-- BYE (auth) -->| |<-- 407 --|  give up
+        // |-- BYE -->| ... silence for 64·T1 ...                      give up
+        let (mut p, ca, _) = Pair::connected();
+        p.drop_to_b.push("BYE");
+        p.a.hangup(p.now, ca).unwrap();
+        let bye = sent_requests(&mut p.a).pop().unwrap();
+        let challenge = r#"Digest realm="pbx.test", nonce="y1", qop="auth""#;
+        p.a.handle_transport(
+            p.now,
+            &reply(&bye, 407, &[("Proxy-Authenticate", challenge)]),
+        )
+        .unwrap();
+        let authed = sent_requests(&mut p.a).pop().unwrap();
+        p.a.handle_transport(
+            p.now,
+            &reply(&authed, 407, &[("Proxy-Authenticate", challenge)]),
+        )
+        .unwrap();
+        assert!(sent_requests(&mut p.a).is_empty(), "no third BYE");
+        assert_eq!(p.a.calls().count(), 0);
+
+        let (mut p, ca, _) = Pair::connected();
+        p.drop_to_b.push("BYE");
+        p.a.hangup(p.now, ca).unwrap();
+        p.pump();
+        assert_eq!(p.a.calls().count(), 1);
+        p.advance(33);
+        assert_eq!(p.a.calls().count(), 0);
+        assert_eq!(p.a.transaction_count().0, 0);
     }
 
     /// Plays the proxy's side of a challenged, redirected call up to the
