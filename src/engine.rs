@@ -625,6 +625,18 @@ impl UserAgent {
         self.place_call(now, target, sdp, Vec::new())
     }
 
+    /// `call` with extra INVITE headers (a function key's pickup Replaces,
+    /// an intercom's Call-Info / Alert-Info).
+    pub fn call_with_headers(
+        &mut self,
+        now: Instant,
+        target: &str,
+        sdp: &str,
+        headers: Vec<(String, String)>,
+    ) -> Result<CallHandle, CallError> {
+        self.place_call(now, target, sdp, headers)
+    }
+
     pub fn answer(&mut self, now: Instant, call: CallHandle, sdp: &str) -> Result<(), CallError> {
         self.with_call(now, call, |c, io| c.answer(io, sdp))
     }

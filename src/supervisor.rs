@@ -9,6 +9,7 @@
 //! [`Supervisor::handle_timeout`] at [`Supervisor::poll_timeout`].
 
 pub mod calls;
+pub mod keys;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -83,6 +84,7 @@ pub struct Supervisor {
     registered_at: Option<Instant>,
     actions: VecDeque<Action>,
     calls: Calls,
+    keys: keys::Keys,
 }
 
 impl Supervisor {
@@ -105,6 +107,7 @@ impl Supervisor {
             registered_at: None,
             actions: VecDeque::new(),
             calls: Calls::new(),
+            keys: keys::Keys::new(),
         }
     }
 
@@ -143,6 +146,11 @@ impl Supervisor {
             };
             UserAgent::new(config, self.random.next_u64())
         });
+        let (user, host) = account
+            .as_ref()
+            .map(|a| (a.username.clone(), a.server.host.clone()))
+            .unwrap_or_default();
+        self.keys.reset_account(&user, &host);
         self.state = if account.is_some() {
             RegState::Registering
         } else {
@@ -257,12 +265,80 @@ impl Supervisor {
         self.drive(now);
     }
 
+    /// The function keys: configuration, live state, what a press does.
+    pub fn keys(&self) -> &keys::Keys {
+        &self.keys
+    }
+
+    /// Apply a validated key configuration (subscriptions follow, paced).
+    pub fn set_keys(&mut self, now: Instant, config: crate::function_keys::KeyConfig) {
+        self.keys.set_config(now, self.ua.as_mut(), config);
+        self.drive(now);
+    }
+
+    /// The own status, published as PIDF while registered.
+    pub fn set_presence(&mut self, now: Instant, presence: &crate::presence::Presence) {
+        self.keys
+            .set_presence(now, self.ua.as_mut(), presence.status, &presence.note);
+        self.drive(now);
+    }
+
+    /// A function key press: `Err(status)` when the key switches the own
+    /// status (the worker's status path stores and applies it).
+    pub fn press_key(&mut self, now: Instant, id: u32) -> Result<Reply, crate::presence::Status> {
+        let registered = self.state == RegState::Registered;
+        let active = self
+            .calls
+            .views()
+            .into_iter()
+            .find(|c| c.state == crate::protocol::calls::CallPhase::Active)
+            .map(|c| c.id);
+        let domain = self
+            .account
+            .as_ref()
+            .map(|a| a.server.host.clone())
+            .unwrap_or_default();
+        let press = match self.keys.press(id, active.is_some(), &domain) {
+            Ok(press) => press,
+            Err(code) => return Ok(Reply::error(code)),
+        };
+        let reply = match (press, active) {
+            (keys::KeyPress::SetStatus(status), _) => return Err(status),
+            (keys::KeyPress::Dial { number, headers }, _) => {
+                if !registered {
+                    return Ok(Reply::error(crate::protocol::ErrorCode::NotRegistered));
+                }
+                self.calls
+                    .dial_with_headers(registered, now, &number, headers)
+            }
+            (keys::KeyPress::Dtmf { digits }, Some(call)) => self.calls.command(
+                self.ua.as_mut(),
+                registered,
+                now,
+                Request::Dtmf { call, digits },
+            ),
+            (keys::KeyPress::Transfer { target }, Some(call)) => self.calls.command(
+                self.ua.as_mut(),
+                registered,
+                now,
+                Request::TransferBlind { call, target },
+            ),
+            (_, None) => Reply::error(crate::protocol::ErrorCode::NoSuchCall),
+        };
+        if !matches!(reply, Reply::Error { .. }) {
+            self.keys.pressed(id);
+        }
+        self.drive(now);
+        Ok(reply)
+    }
+
     pub fn poll_call_action(&mut self) -> Option<CallAction> {
         self.calls.poll_action()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.calls.handle_timeout(now);
+        self.keys.handle_timeout(now, self.ua.as_mut());
         if let Socket::Connecting { deadline, .. } = self.socket {
             if deadline <= now {
                 self.close_socket();
@@ -295,6 +371,7 @@ impl Supervisor {
             self.retry_at,
             self.ua.as_ref().and_then(UserAgent::poll_timeout),
             self.calls.poll_timeout(),
+            self.keys.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -320,6 +397,7 @@ impl Supervisor {
         snapshot.registered_in_ms = self.registered_at.map(|t| t.as_millis() as f64);
         snapshot.calls = self.calls.views();
         snapshot.missed_calls = self.calls.missed();
+        snapshot.keys = self.keys.views();
         snapshot
     }
 
@@ -351,6 +429,7 @@ impl Supervisor {
         if let Some(ua) = &mut self.ua {
             ua.handle_disconnected(now);
         }
+        self.keys.on_disconnected(now, self.ua.as_mut());
         self.drive(now);
         self.after_failure(now);
     }
@@ -397,8 +476,12 @@ impl Supervisor {
 
     fn on_event(&mut self, now: Instant, event: Event) {
         self.calls.on_event(now, &event);
+        self.keys.on_event(now, self.ua.as_mut(), &event);
         match event {
             Event::RegistrationChanged(RegistrationState::Registered { .. }) => {
+                if let Some(ua) = &mut self.ua {
+                    self.keys.on_registered(now, ua);
+                }
                 self.state = RegState::Registered;
                 self.status = None;
                 self.backoff.reset();
@@ -440,6 +523,7 @@ impl Supervisor {
             if let Some(ua) = &mut self.ua {
                 ua.handle_disconnected(now);
             }
+            self.keys.on_disconnected(now, self.ua.as_mut());
         }
         self.after_failure(now);
     }

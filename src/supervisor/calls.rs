@@ -92,6 +92,8 @@ struct Call {
     engine_done: bool,
     /// This call answers a REFER received on that call (RFC 3515).
     transfer_from: Option<(CallHandle, Option<Replaces>)>,
+    /// Extra INVITE headers (function keys: pickup, intercom).
+    extra_headers: Vec<(String, String)>,
 }
 
 pub struct Calls {
@@ -416,6 +418,26 @@ impl Calls {
         }
     }
 
+    /// `dial` with extra INVITE headers, for function keys.
+    pub fn dial_with_headers(
+        &mut self,
+        registered: bool,
+        now: Instant,
+        number: &str,
+        headers: Vec<(String, String)>,
+    ) -> Reply {
+        match self.dial(registered, now, number) {
+            Ok(Reply::Call { call }) => {
+                if let Some(c) = self.calls.iter_mut().find(|c| c.view.id == call) {
+                    c.extra_headers = headers;
+                }
+                Reply::Call { call }
+            }
+            Ok(other) => other,
+            Err(code) => Reply::error(code),
+        }
+    }
+
     fn normalize(&self, number: &str) -> Result<String, ErrorCode> {
         let t = number.trim();
         if t.to_ascii_lowercase().starts_with("sip:") || (t.contains('@') && t.len() <= 256) {
@@ -472,6 +494,7 @@ impl Calls {
             ended_at: None,
             engine_done: false,
             transfer_from,
+            extra_headers: Vec::new(),
         });
         self.actions
             .push_back(CallAction::Media(MediaRequest::MediaOffer {
@@ -616,7 +639,7 @@ impl Calls {
                 Some((origin, replaces)) => {
                     ua.accept_transfer(now, *origin, &target, replaces.as_ref(), &sdp)
                 }
-                None => ua.call(now, &target, &sdp),
+                None => ua.call_with_headers(now, &target, &sdp, c.extra_headers.clone()),
             };
             placed.map(|h| {
                 c.handle = Some(h);
@@ -784,6 +807,7 @@ impl Calls {
             ended_at: None,
             engine_done: false,
             transfer_from: None,
+            extra_headers: Vec::new(),
         });
         // An attended transfer's INVITE with Replaces takes the place of a
         // call we are in: it is answered at once, the user already agreed.
