@@ -176,6 +176,89 @@ impl C2cSettings {
     }
 }
 
+impl C2cSettings {
+    /// The state for a frame at `frame` inside the page at `top` (the tab's
+    /// URL, when the browser tells it). The popup's toggles are about the
+    /// page the user sees, so the top page's site decides; a frame from a
+    /// site that is excluded or switched off stays off all the same, and
+    /// skips the confirmation only if both sites do. A frame without a site
+    /// of its own (`about:blank`, `srcdoc`) is its page's.
+    pub fn frame_state(&self, frame: &str, top: Option<&str>) -> SiteState {
+        let own = self.site_state(frame);
+        let Some(top) = top.filter(|t| site_of(t).is_some()) else {
+            return own;
+        };
+        let mut state = self.site_state(top);
+        if own.site.is_some() {
+            state.active &= own.active;
+            state.skip_confirmation &= own.skip_confirmation;
+        }
+        state
+    }
+}
+
+/// How long a call waits for its confirmation (in a page or in the
+/// confirmation window) before the worker forgets it.
+pub const PENDING_CALL_TTL_MS: u64 = 2 * 60 * 1000;
+
+/// A call the user asked for (the context menu, or a number in a frame) that
+/// waits for their confirmation somewhere else: in the top document of the
+/// tab, or in the extension's confirmation window. Whoever confirms must
+/// present `token`, which only that confirmation was given, so no page can
+/// confirm a call it did not see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCall {
+    /// Random, from the worker; hex.
+    pub token: String,
+    /// What goes to `dial`.
+    pub target: String,
+    /// What the confirmation shows: the exact dial string.
+    pub dial: String,
+    /// The tab whose top document shows the confirmation; `None` when the
+    /// extension's window shows it.
+    pub tab: Option<i64>,
+    /// Wall-clock milliseconds (the worker may be restarted meanwhile, so no
+    /// monotonic clock of its own spans the wait).
+    pub created_ms: u64,
+}
+
+/// Why a confirmation was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PendingError {
+    #[error("no call waits for that confirmation")]
+    Unknown,
+    #[error("the confirmation came from another tab")]
+    WrongTab,
+    #[error("the confirmation came too late")]
+    Expired,
+}
+
+impl PendingCall {
+    /// Whether a confirmation with `token`, from `tab` (a content script's
+    /// tab; `None` for the extension's own pages), at `now_ms` confirms
+    /// this call. A content script may only confirm what its own tab showed;
+    /// the extension's pages may confirm any.
+    pub fn confirms(&self, token: &str, tab: Option<i64>, now_ms: u64) -> Result<(), PendingError> {
+        if self.token.is_empty() || !constant_time_eq(self.token.as_bytes(), token.as_bytes()) {
+            return Err(PendingError::Unknown);
+        }
+        if tab.is_some() && tab != self.tab {
+            return Err(PendingError::WrongTab);
+        }
+        if now_ms.saturating_sub(self.created_ms) > PENDING_CALL_TTL_MS || now_ms < self.created_ms
+        {
+            return Err(PendingError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// Compares tokens without stopping at the first difference, so timing
+/// tells a guesser nothing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Whether the exclusion `entry` covers `host`: the same host or a subdomain.
 fn covers(entry: &str, host: &str) -> bool {
     host == entry
@@ -381,6 +464,96 @@ mod tests {
         assert_eq!(too_many.validate(), Err(SettingsError::TooManySites));
         let stored: C2cSettings = serde_json::from_str(r#"{"excluded":["a.test"]}"#).unwrap();
         assert!(stored.enabled, "missing fields take their defaults");
+    }
+
+    #[test]
+    fn frames_follow_their_page_and_their_own_site() {
+        let mut s = C2cSettings::default();
+        let top = Some("http://127.0.0.1:8000/crm");
+        assert!(s.frame_state("http://localhost:9000/widget", top).active);
+        assert!(
+            s.frame_state("about:blank", top).active,
+            "srcdoc and about:blank frames are their page's"
+        );
+        assert!(!s.frame_state("about:blank", None).active);
+        let off = SiteChange {
+            enabled: Some(false),
+            skip_confirmation: None,
+        };
+        s.change_site("http://127.0.0.1/", off).unwrap();
+        assert!(
+            !s.frame_state("http://localhost:9000/widget", top).active,
+            "the page's toggle covers its frames"
+        );
+        s.change_site(
+            "http://127.0.0.1/",
+            SiteChange {
+                enabled: Some(true),
+                skip_confirmation: Some(true),
+            },
+        )
+        .unwrap();
+        let frame = s.frame_state("http://localhost:9000/widget", top);
+        assert!(
+            frame.active && !frame.skip_confirmation,
+            "a foreign frame asks unless its own site skips too"
+        );
+        assert!(
+            s.frame_state("http://127.0.0.1:8000/inner", top)
+                .skip_confirmation
+        );
+        s.excluded = vec!["localhost".into()];
+        assert!(
+            !s.frame_state("http://localhost:9000/widget", top).active,
+            "an excluded frame stays off"
+        );
+        assert!(s
+            .frame_state("http://localhost:9000/widget", Some("chrome://newtab/"))
+            .site
+            .is_some());
+    }
+
+    #[test]
+    fn a_pending_call_is_confirmed_only_with_its_token_from_its_tab_in_time() {
+        let call = PendingCall {
+            token: "a1b2".into(),
+            target: "+14155550132".into(),
+            dial: "4155550132".into(),
+            tab: Some(7),
+            created_ms: 1_000,
+        };
+        assert_eq!(call.confirms("a1b2", Some(7), 2_000), Ok(()));
+        assert_eq!(
+            call.confirms("a1b2", None, 2_000),
+            Ok(()),
+            "the extension's own window"
+        );
+        assert_eq!(
+            call.confirms("a1b3", Some(7), 2_000),
+            Err(PendingError::Unknown)
+        );
+        assert_eq!(
+            call.confirms("", Some(7), 2_000),
+            Err(PendingError::Unknown)
+        );
+        assert_eq!(
+            call.confirms("a1b2", Some(8), 2_000),
+            Err(PendingError::WrongTab)
+        );
+        assert_eq!(
+            call.confirms("a1b2", Some(7), 1_001 + PENDING_CALL_TTL_MS),
+            Err(PendingError::Expired)
+        );
+        assert_eq!(
+            call.confirms("a1b2", Some(7), 999),
+            Err(PendingError::Expired),
+            "a clock set back"
+        );
+        let empty = PendingCall {
+            token: String::new(),
+            ..call
+        };
+        assert_eq!(empty.confirms("", None, 2_000), Err(PendingError::Unknown));
     }
 
     #[test]

@@ -17,6 +17,15 @@
 //!   skip-confirmation choice), and goes down the popup's `dial` path.
 //! - `get_site` with `url`, `set_site`, `get_c2c_settings`,
 //!   `set_c2c_settings`: the extension's own pages only.
+//! - `confirm_in_top`: a content script in a frame, after a trusted click on
+//!   a number, on a site where click-to-call is active: the confirmation is
+//!   shown by the tab's top document (a frame can be tiny, hidden or laid
+//!   over by its parent), which the worker tells with
+//!   [`TabMessage::ConfirmCall`].
+//! - `confirmed_call`: whoever showed a [`TabMessage::ConfirmCall`] (the top
+//!   document's content script, or the extension's confirmation window),
+//!   after a trusted click on its Call button. The token is the authority:
+//!   one use, its own tab only, two minutes.
 
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +68,14 @@ pub enum C2cRequest {
     /// with the user's dial rules and dials the result. → the `dial` reply
     /// (`call`, or `error`).
     CallNumber { number: String },
+    /// A number clicked in a frame: show its confirmation in the tab's top
+    /// document. → [`C2cReply::Resolved`] (the dial string shown), or
+    /// `error` (`invalid_number`, `forbidden`).
+    ConfirmInTop { number: String },
+    /// The user confirmed the call behind `token`
+    /// ([`TabMessage::ConfirmCall`]). → the `dial` reply (`call`, or
+    /// `error`; `forbidden` for an unknown, used or expired token).
+    ConfirmedCall { token: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +102,21 @@ pub enum C2cReply {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TabMessage {
     SiteChanged,
+    /// To the top document of a tab: show the confirmation for `dial`, and
+    /// answer `confirmed_call` with `token` if the user confirms. The content
+    /// script replies [`ConfirmShown`] at once, so the worker knows to fall
+    /// back to its own window where no content script runs (PDFs, the web
+    /// store, `chrome://` pages).
+    ConfirmCall {
+        token: String,
+        dial: String,
+    },
+}
+
+/// The content script's answer to [`TabMessage::ConfirmCall`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmShown {
+    pub shown: bool,
 }
 
 impl Message for C2cRequest {
@@ -96,13 +128,15 @@ impl Message for C2cRequest {
         "set_c2c_settings",
         "resolve_dial",
         "call_number",
+        "confirm_in_top",
+        "confirmed_call",
     ];
 }
 impl Message for C2cReply {
     const TYPES: &'static [&'static str] = &["matches", "site", "c2c_settings", "resolved"];
 }
 impl Message for TabMessage {
-    const TYPES: &'static [&'static str] = &["site_changed"];
+    const TYPES: &'static [&'static str] = &["site_changed", "confirm_call"];
 }
 
 /// Who may send a request.
@@ -128,13 +162,17 @@ impl C2cRequest {
 
     pub fn audience(&self) -> Audience {
         match self {
-            C2cRequest::Detect { .. } | C2cRequest::ResolveDial { .. } => Audience::Anyone,
+            C2cRequest::Detect { .. }
+            | C2cRequest::ResolveDial { .. }
+            | C2cRequest::ConfirmedCall { .. } => Audience::Anyone,
             C2cRequest::GetSite { url: None } => Audience::Anyone,
             C2cRequest::GetSite { url: Some(_) }
             | C2cRequest::SetSite { .. }
             | C2cRequest::GetC2cSettings
             | C2cRequest::SetC2cSettings { .. } => Audience::ExtensionPages,
-            C2cRequest::CallNumber { .. } => Audience::ContentScript,
+            C2cRequest::CallNumber { .. } | C2cRequest::ConfirmInTop { .. } => {
+                Audience::ContentScript
+            }
         }
     }
 }
@@ -208,6 +246,14 @@ mod tests {
             site(r#"{"v":1,"type":"resolve_dial","text":"sip:1003@pbx.test"}"#),
             Audience::Anyone
         );
+        assert_eq!(
+            site(r#"{"v":1,"type":"confirm_in_top","number":"+1 415-555-0132"}"#),
+            Audience::ContentScript
+        );
+        assert_eq!(
+            site(r#"{"v":1,"type":"confirmed_call","token":"00ff"}"#),
+            Audience::Anyone
+        );
     }
 
     #[test]
@@ -228,5 +274,10 @@ mod tests {
             TabMessage::SiteChanged.encode(),
             r#"{"type":"site_changed","v":1}"#
         );
+        let confirm = TabMessage::ConfirmCall {
+            token: "00ff".into(),
+            dial: "4155550132".into(),
+        };
+        assert_eq!(TabMessage::decode(&confirm.encode()), Ok(confirm));
     }
 }

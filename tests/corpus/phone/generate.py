@@ -438,6 +438,22 @@ for row in BLIND:
     if row[3]:
         add_pos(*row)
 
+# Numbers split across inline elements: the content script joins the text of
+# adjacent text nodes in a block, so the detector sees what the markup glued
+# together (the HTML is in the comment on each row).
+for user, snippet, text, expected in [
+    ("US", "Sales +1 (415) 555-0100 weekdays", "+1 (415) 555-0100", "4155550100"),  # <span>+1 (415)</span> <span>555-0100</span>
+    ("CN", "手机 1380013 8000", "1380013 8000", "13800138000"),  # <b>138</b>0013 8000
+    ("CN", "电话：010-8888 6666", "010-8888 6666", "01088886666"),  # <em>010</em>-<em>8888</em> 6666
+    ("GB", "Tel: 020 7946 0958 (office)", "020 7946 0958", "02079460958"),  # <span>020</span> <span>7946</span> <span>0958</span>
+    ("DE", "Telefon: +49 30 1234567", "+49 30 1234567", "0301234567"),  # <b>+49</b> 30 <b>1234567</b>
+    ("JP", "電話：03-1234-5678", "03-1234-5678", "0312345678"),  # <span>03</span>-<span>1234</span>-<span>5678</span>
+    ("FR", "Tél. 01 23 45 67 89", "01 23 45 67 89", "0123456789"),  # <span>01</span> <span>23</span> <span>45</span> …
+    ("US", "Call (212) 555-0199 now", "(212) 555-0199", "2125550199"),  # Call <strong>(212)</strong> 555-<strong>0199</strong> now
+    ("IN", "Mobile +91 98765 43210", "+91 98765 43210", "09876543210"),  # <span class=cc>+91</span> <span>98765</span> <span>43210</span>
+]:
+    add_pos(user, snippet, text, expected)
+
 negatives = []
 
 
@@ -683,6 +699,18 @@ for user, s in [
     ("GB", "Invoice 0207946095 due 28/11/2026"), ("US", "Call duration 00:41:56"), ("IN", "Ref No. 9876543210 dated 12-11-2024"),
 ]:
     add_neg(user, s, "blind")
+
+# Glued by the join, still not numbers.
+for user, s in [
+    ("US", "Order 202311270042 shipped"),  # Order <b>2023</b>1127<b>0042</b>
+    ("US", "Updated 2026-11-28 14:05"),  # <span>2026</span>-<span>11</span>-<span>28</span> <span>14:05</span>
+    ("US", "Price $1,299.00 today"),  # Price <b>$1</b>,299.00
+    ("US", "Tracking 1Z999AA10123456784"),  # <span>1Z999AA1</span><span>0123456784</span>
+    ("US", "Host 192.168.100.201 is up"),  # <span>192.168</span>.<span>100.201</span>
+    ("CN", "订单号 2026112812345678"),  # <b>20261128</b>12345678
+    ("DE", "Stand: 28.11.2026 14:05 Uhr"),  # <time>28.11.2026</time> <time>14:05</time>
+]:
+    add_neg(user, s, "split")
 
 with open("positive.tsv", "w", encoding="utf-8") as f:
     f.write("# rules\tsnippet\texpected text\texpected dial\texpected extension\texpected E.164\n")
