@@ -51,6 +51,8 @@ self.ringside = { notificationButton, notificationClicked };
 chrome.runtime.onStartup.addListener(() => dispatch(() => worker.on_wake()));
 chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.on_wake()));
 chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.c2c_install()));
+// First install: probe the microphone; the permission page opens if it is not allowed yet.
+chrome.runtime.onInstalled.addListener((details) => dispatch(() => worker.media_install(details.reason)));
 chrome.contextMenus.onClicked.addListener((info) => dispatch(() => worker.on_context_menu(info)));
 
 function drain(next) {

@@ -7,10 +7,12 @@
 // runtime message is meant for the worker and is ignored here (no reply).
 
 const V = 1;
-const calls = new Map(); // call id -> { pc, stream, audio, held, muted, firstMediaAt, stats timer }
+const calls = new Map(); // call id -> { pc, track, sender, audio, held, remoteHeld, muted, firstMediaAt, dtmfSent }
 let micPromise = null;
 let mixer = null; // { ctx, nodes } while calls are merged
-let tone = { name: 'none', ctx: null, timer: null };
+let tone = { name: 'none', pattern: '', ctx: null, timer: null, end: null };
+// The user's devices and ringtone (`media_prefs`); null device = system default.
+let prefs = { microphone: null, speaker: null, ringer: null, ringtone: 'classic' };
 
 function reply(type, fields = {}) {
   return { v: V, type, ...fields };
@@ -22,15 +24,59 @@ function validId(x) {
   return Number.isSafeInteger(x) && x >= 0;
 }
 
+async function capture(deviceId) {
+  if (!deviceId) return navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: deviceId } }, video: false });
+  } catch (e) {
+    // The chosen microphone was unplugged: a call with the default one beats no call.
+    if (e?.name !== 'OverconstrainedError' && e?.name !== 'NotFoundError') throw e;
+    return navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+  }
+}
+
 async function microphone() {
   // One capture shared by all calls; a track per call is cloned from it.
   if (!micPromise) {
-    micPromise = navigator.mediaDevices.getUserMedia({ audio: true, video: false }).catch((e) => {
+    micPromise = capture(prefs.microphone).catch((e) => {
       micPromise = null;
       throw e;
     });
   }
   return micPromise;
+}
+
+function releaseMicrophone() {
+  if (!micPromise) return;
+  micPromise.then((s) => s.getTracks().forEach((t) => t.stop())).catch(() => {});
+  micPromise = null;
+}
+
+function captureError(e) {
+  const denied = e && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
+  return Object.assign(new Error(`${e?.name ?? 'Error'}: ${e?.message ?? 'getUserMedia failed'}`), {
+    code: denied ? 'microphone_denied' : 'microphone_failed',
+  });
+}
+
+// A new microphone chosen mid-call: every call switches to it.
+async function switchMicrophone() {
+  releaseMicrophone();
+  if (calls.size === 0) return;
+  const stream = await microphone();
+  for (const call of calls.values()) {
+    const old = call.track;
+    call.track = stream.getAudioTracks()[0].clone();
+    if (!mixer || !mixer.ids.includes(call.id)) await call.sender.replaceTrack(call.track);
+    old.stop();
+    applyOutgoing(call);
+  }
+  rebuildMix();
+}
+
+function setSink(target, deviceId) {
+  if (typeof target.setSinkId !== 'function') return Promise.resolve();
+  return target.setSinkId(deviceId ?? '').catch((e) => console.warn('ringside: output device', deviceId, e));
 }
 
 function iceServers(list) {
@@ -62,8 +108,7 @@ async function newCall(id, msg) {
   try {
     stream = await microphone();
   } catch (e) {
-    const denied = e && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
-    throw Object.assign(new Error(e?.message ?? 'getUserMedia failed'), { code: denied ? 'microphone_denied' : 'microphone_failed' });
+    throw captureError(e);
   }
   const pc = new RTCPeerConnection({ iceServers: iceServers(msg.ice_servers) });
   const track = stream.getAudioTracks()[0].clone();
@@ -71,7 +116,12 @@ async function newCall(id, msg) {
   const audio = new Audio();
   audio.autoplay = true;
   document.body.appendChild(audio);
-  const call = { id, pc, track, sender, audio, held: false, muted: false, firstMediaAt: null, remote: null };
+  await setSink(audio, prefs.speaker);
+  const call = {
+    id, pc, track, sender, audio, held: false, remoteHeld: false, muted: false, firstMediaAt: null, remote: null, dtmfSent: '',
+  };
+  // What the RFC 4733 sender really played out, for the UI's echo and the tests.
+  if (sender.dtmf) sender.dtmf.ontonechange = (ev) => (call.dtmfSent += ev.tone);
   pc.ontrack = (ev) => {
     call.remote = ev.streams[0] ?? new MediaStream([ev.track]);
     audio.srcObject = call.remote;
@@ -105,11 +155,8 @@ function close(id) {
   call.audio.remove();
   calls.delete(id);
   if (mixer && mixer.ids.includes(id)) unmix();
-  if (calls.size === 0 && micPromise) {
-    // Release the microphone between calls (the recording indicator goes away).
-    micPromise.then((s) => s.getTracks().forEach((t) => t.stop())).catch(() => {});
-    micPromise = null;
-  }
+  // Release the microphone between calls (the recording indicator goes away).
+  if (calls.size === 0) releaseMicrophone();
 }
 
 function applyOutgoing(call) {
@@ -118,11 +165,47 @@ function applyOutgoing(call) {
   if (!mixer || !mixer.ids.includes(call.id)) call.audio.muted = call.held;
 }
 
+const MIRROR = { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
+
+// The remote description as the far end's answer to our direction `want`:
+// the same codecs, ICE and DTLS parameters (so nothing restarts), the
+// mirrored direction, and a fixed DTLS role where it was an offer's actpass.
+function mirroredAnswer(remote, local, want) {
+  const ours = /a=setup:(active|passive)/.exec(local)?.[1];
+  let sdp = remote.replace(/a=(sendrecv|sendonly|recvonly|inactive)\r?\n/g, `a=${MIRROR[want]}\r\n`);
+  if (!/a=(sendrecv|sendonly|recvonly|inactive)\r?\n/.test(sdp)) sdp = `${sdp.replace(/\r?\n?$/, '')}\r\na=${MIRROR[want]}\r\n`;
+  if (ours) sdp = sdp.replace(/a=setup:actpass/g, `a=setup:${ours === 'active' ? 'passive' : 'active'}`);
+  return sdp;
+}
+
+// Hold is signalled by the engine (re-INVITE with sendonly / inactive). The
+// connection follows with a local renegotiation against the SDP the far end
+// already gave, so the transceiver's direction really changes (Chrome stops
+// sending, or receiving) without a second offer/answer on the wire.
+async function redirect(call) {
+  const want = call.held ? (call.remoteHeld ? 'inactive' : 'sendonly') : call.remoteHeld ? 'recvonly' : 'sendrecv';
+  const transceiver = call.pc.getTransceivers()[0];
+  const remote = call.pc.currentRemoteDescription?.sdp;
+  if (!transceiver || !remote || call.pc.signalingState !== 'stable' || transceiver.direction === want) return;
+  transceiver.direction = want;
+  try {
+    await call.pc.setLocalDescription(await call.pc.createOffer());
+    const local = call.pc.localDescription.sdp;
+    const answer = mirroredAnswer(remote, call.pc.currentLocalDescription?.sdp ?? local, want);
+    await call.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  } catch (e) {
+    console.warn('ringside: hold renegotiation failed', e);
+    if (call.pc.signalingState === 'have-local-offer') await call.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+  }
+}
+
 async function stats(call) {
   const out = {
     bytes_received: 0, bytes_sent: 0, packets_received: 0, packets_sent: 0, audio_level: null,
     first_media_at: call.firstMediaAt, ice_state: call.pc.iceConnectionState,
     direction: call.pc.getTransceivers()[0]?.currentDirection ?? '', muted: call.muted, held: call.held,
+    remote_held: call.remoteHeld, sink_id: call.audio.sinkId ?? '', microphone: call.track.getSettings().deviceId ?? '',
+    dtmf_sent: call.dtmfSent, dtmf_negotiated: dtmfNegotiated(call),
   };
   const report = await call.pc.getStats();
   report.forEach((r) => {
@@ -175,34 +258,102 @@ function unmix() {
 }
 
 // Tones are generated: nothing to ship, and call waiting can be quieter.
+// Each pattern is bursts of `freqs` (alternating per burst when `alternate`)
+// `on` ms long every `period` ms; busy and failed stop by themselves.
+const RINGTONES = {
+  classic: { freqs: [440, 480], on: 2000, period: 6000, gain: 0.2 },
+  digital: { freqs: [1200], alternate: [1200, 1500], on: 120, gap: 80, bursts: 6, period: 3000, gain: 0.12 },
+  soft: { freqs: [660], on: 1200, period: 5000, gain: 0.06, fade: true },
+};
+const TONES = {
+  waiting: { freqs: [440], on: 300, gap: 200, bursts: 2, period: 5000, gain: 0.05 },
+  ringback: { freqs: [440, 480], on: 2000, period: 6000, gain: 0.1 },
+  busy: { freqs: [480, 620], on: 500, period: 1000, gain: 0.1, stopAfter: 3000 },
+  failed: { freqs: [480, 620], on: 250, period: 500, gain: 0.1, stopAfter: 3000 },
+};
+
+function stopTone() {
+  if (tone.timer) clearInterval(tone.timer);
+  if (tone.end) clearTimeout(tone.end);
+  if (tone.ctx) tone.ctx.close().catch(() => {});
+  tone = { name: 'none', pattern: '', ctx: null, timer: null, end: null };
+}
+
 function playTone(name) {
   if (tone.name === name) return;
-  if (tone.timer) clearInterval(tone.timer);
-  if (tone.ctx) tone.ctx.close().catch(() => {});
-  tone = { name, ctx: null, timer: null };
-  const patterns = {
-    ring: { freqs: [440, 480], on: 2000, period: 6000, gain: 0.2 },
-    waiting: { freqs: [440], on: 300, period: 5000, gain: 0.05 },
-    ringback: { freqs: [440, 480], on: 2000, period: 6000, gain: 0.1 },
-    busy: { freqs: [480, 620], on: 500, period: 1000, gain: 0.1 },
-  };
-  const p = patterns[name];
-  if (!p) return;
+  stopTone();
+  const ringtone = prefs.ringtone;
+  const pattern = name === 'ring' ? ringtone : name;
+  const p = name === 'ring' ? RINGTONES[ringtone] : TONES[name];
+  tone = { name, pattern, ctx: null, timer: null, end: null };
+  if (!p) return; // none, or the silent ringtone (the notification still shows)
   const ctx = new AudioContext();
+  // Ringing and call waiting go to the ringing device (a loudspeaker across
+  // the room); ringback and busy belong with the call, on the speaker.
+  setSink(ctx, name === 'ring' || name === 'waiting' ? prefs.ringer ?? prefs.speaker : prefs.speaker);
+  ctx.resume().catch(() => {});
   const burst = () => {
-    const gain = ctx.createGain();
-    gain.gain.value = p.gain;
-    gain.connect(ctx.destination);
-    for (const f of p.freqs) {
-      const osc = ctx.createOscillator();
-      osc.frequency.value = f;
-      osc.connect(gain);
-      osc.start();
-      osc.stop(ctx.currentTime + p.on / 1000);
+    const bursts = p.bursts ?? 1;
+    for (let i = 0; i < bursts; i++) {
+      const at = ctx.currentTime + (i * (p.on + (p.gap ?? 0))) / 1000;
+      const stop = at + p.on / 1000;
+      const gain = ctx.createGain();
+      gain.gain.setValueAtTime(p.fade ? 0 : p.gain, at);
+      if (p.fade) {
+        gain.gain.linearRampToValueAtTime(p.gain, at + p.on / 2000);
+        gain.gain.linearRampToValueAtTime(0, stop);
+      }
+      gain.connect(ctx.destination);
+      const freqs = p.alternate ? [p.alternate[i % p.alternate.length]] : p.freqs;
+      for (const f of freqs) {
+        const osc = ctx.createOscillator();
+        osc.frequency.value = f;
+        osc.connect(gain);
+        osc.start(at);
+        osc.stop(stop);
+      }
     }
   };
   burst();
-  tone = { name, ctx, timer: setInterval(burst, p.period) };
+  tone.ctx = ctx;
+  tone.timer = setInterval(burst, p.period);
+  if (p.stopAfter) tone.end = setTimeout(stopTone, p.stopAfter);
+}
+
+function dtmfNegotiated(call) {
+  return /telephone-event\//i.test(call.pc.currentRemoteDescription?.sdp ?? '');
+}
+
+async function applyPrefs(next) {
+  const str = (x) => (typeof x === 'string' && x !== '' && x.length <= 256 ? x : null);
+  const old = prefs;
+  prefs = {
+    microphone: str(next?.microphone),
+    speaker: str(next?.speaker),
+    ringer: str(next?.ringer),
+    ringtone: RINGTONES[next?.ringtone] || next?.ringtone === 'silent' ? next.ringtone : 'classic',
+  };
+  if (prefs.speaker !== old.speaker) await Promise.all([...calls.values()].map((c) => setSink(c.audio, prefs.speaker)));
+  if (prefs.microphone !== old.microphone) await switchMicrophone();
+  // A ringing tone restarts with the new ringtone or device.
+  if (tone.name !== 'none' && (prefs.ringtone !== old.ringtone || prefs.ringer !== old.ringer || prefs.speaker !== old.speaker)) {
+    const name = tone.name;
+    stopTone();
+    playTone(name);
+  }
+}
+
+// First run: can we capture without asking? (An offscreen document cannot
+// show the permission prompt; the permission page can.)
+async function probe() {
+  try {
+    const stream = await capture(prefs.microphone);
+    stream.getTracks().forEach((t) => t.stop());
+    return reply('media_ok');
+  } catch (e) {
+    const err = captureError(e);
+    return mediaError(err.code, err.message);
+  }
 }
 
 async function handle(msg) {
@@ -234,6 +385,12 @@ async function handle(msg) {
       if (!call) return mediaError('no_such_call', id);
       call.held = !!msg.hold;
       applyOutgoing(call);
+      await redirect(call);
+      return reply('media_ok');
+    case 'media_remote_hold':
+      if (!call) return mediaError('no_such_call', id);
+      call.remoteHeld = !!msg.held;
+      await redirect(call);
       return reply('media_ok');
     case 'media_mute':
       if (!call) return mediaError('no_such_call', id);
@@ -243,8 +400,10 @@ async function handle(msg) {
     case 'media_dtmf': {
       if (!call) return mediaError('no_such_call', id);
       const dtmf = call.sender.dtmf;
-      if (!dtmf || !dtmf.canInsertDTMF || typeof msg.digits !== 'string') return reply('media_dtmf', { sent: false });
-      dtmf.insertDTMF(msg.digits, 100, 70);
+      const ok = dtmf && dtmf.canInsertDTMF && dtmfNegotiated(call) && typeof msg.digits === 'string' && /^[0-9*#A-Da-d]{1,32}$/.test(msg.digits);
+      if (!ok) return reply('media_dtmf', { sent: false });
+      // Digits still queued keep their place: a fast typist's keys all go out.
+      dtmf.insertDTMF(dtmf.toneBuffer + msg.digits, 100, 70);
       return reply('media_dtmf', { sent: true });
     }
     case 'media_merge':
@@ -262,6 +421,17 @@ async function handle(msg) {
       return reply('media_stats', { stats: await stats(call) });
     case 'media_list':
       return reply('media_calls', { calls: [...calls.keys()] });
+    case 'media_prefs':
+      await applyPrefs(msg.prefs);
+      return reply('media_ok');
+    case 'media_probe':
+      return probe();
+    case 'media_status':
+      return reply('media_status', {
+        status: {
+          tone: tone.name, tone_state: tone.ctx?.state ?? '', tone_sink: typeof tone.ctx?.sinkId === 'string' ? tone.ctx.sinkId : '', tone_pattern: tone.pattern, prefs,
+        },
+      });
     default:
       return mediaError('bad_request', msg.type);
   }

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use js_sys::{Object, Promise, Reflect};
 use ringside::history;
-use ringside::protocol::calls::{CallId, CallSettings, MediaReply, MediaRequest, CALL_SETTINGS_KEY};
+use ringside::protocol::calls::{
+    CallId, CallSettings, MediaErrorCode, MediaPrefs, MediaReply, MediaRequest, CALL_SETTINGS_KEY,
+};
 use ringside::protocol::{ErrorCode, ErrorReply, Reply, Request};
 use ringside::supervisor::calls::CallAction;
 use wasm_bindgen::prelude::*;
@@ -21,6 +23,9 @@ const MISSED_KEY: &str = "missed_calls";
 const OFFSCREEN_URL: &str = "offscreen.html";
 const NOTIFICATION_PREFIX: &str = "ringside-call-";
 const MISSED_PREFIX: &str = "ringside-missed-";
+/// Where the user allows the microphone: an offscreen document cannot show
+/// the permission prompt, a tab can.
+const PERMISSION_URL: &str = "permission.html";
 
 #[wasm_bindgen]
 extern "C" {
@@ -48,6 +53,12 @@ extern "C" {
     fn runtime_get_url(path: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = create)]
+    fn tabs_create(options: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = update)]
+    fn tabs_update(id: f64, options: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = getContexts)]
+    fn runtime_get_contexts(filter: &JsValue) -> Result<Promise, JsValue>;
 }
 
 thread_local! {
@@ -150,24 +161,126 @@ async fn media(request: &MediaRequest) -> Result<MediaReply, String> {
     Err(last)
 }
 
+/// The user's audio settings for the offscreen document.
+fn prefs() -> MediaRequest {
+    let settings = crate::settings::current();
+    MediaRequest::MediaPrefs {
+        prefs: MediaPrefs {
+            microphone: settings.microphone,
+            speaker: settings.speaker,
+            ringer: settings.ringer,
+            ringtone: settings.ringtone,
+        },
+    }
+}
+
+/// The settings were saved: a document that exists follows at once (a new
+/// speaker mid-call); one created later gets them with its first request.
+pub fn settings_changed() {
+    spawn_local(async {
+        let exists = settle(offscreen_has_document()).await;
+        if exists.ok().and_then(|v| v.as_bool()) == Some(true) {
+            if let Err(e) = media(&prefs()).await {
+                chrome::warn(&format!("ringside: cannot apply the audio settings: {e}"));
+            }
+        }
+    });
+}
+
+fn microphone_denied(reply: &Result<MediaReply, String>) -> bool {
+    matches!(
+        reply,
+        Ok(MediaReply::MediaError {
+            error: MediaErrorCode::MicrophoneDenied,
+            ..
+        })
+    )
+}
+
+/// Shows the permission page, focusing the one already open.
+async fn open_permission_page() {
+    let url = runtime_get_url(PERMISSION_URL)
+        .ok()
+        .and_then(|u| u.as_string())
+        .unwrap_or_else(|| PERMISSION_URL.to_owned());
+    let filter = object(&[
+        ("contextTypes", js_sys::Array::of1(&"TAB".into()).into()),
+        (
+            "documentUrls",
+            js_sys::Array::of1(&url.as_str().into()).into(),
+        ),
+    ]);
+    let open_tab = settle(runtime_get_contexts(&filter))
+        .await
+        .ok()
+        .map(|list| js_sys::Array::from(&list).get(0))
+        .and_then(|context| Reflect::get(&context, &"tabId".into()).ok())
+        .and_then(|id| id.as_f64());
+    let result = match open_tab {
+        Some(tab) => settle(tabs_update(tab, &object(&[("active", JsValue::TRUE)]))).await,
+        None => settle(tabs_create(&object(&[("url", url.into())]))).await,
+    };
+    if let Err(e) = result {
+        chrome::warn(&format!("ringside: cannot open the permission page: {e:?}"));
+    }
+}
+
+/// `chrome.runtime.onInstalled`: on a first install, find out whether the
+/// microphone is usable, and ask for it on the permission page if not.
+#[wasm_bindgen]
+pub fn media_install(reason: String) {
+    if reason != "install" {
+        return;
+    }
+    spawn_local(async {
+        let _ = media(&prefs()).await;
+        if microphone_denied(&media(&MediaRequest::MediaProbe).await) {
+            open_permission_page().await;
+        }
+    });
+}
+
+fn notifications_on() -> bool {
+    crate::settings::current().notifications
+}
+
 /// Carries out the supervisor's call actions (called from `Worker::perform`).
 pub fn perform(action: CallAction) {
     match action {
         CallAction::Media(request) => spawn_local(async move {
+            // Devices and ringtone go first, so a document created just now
+            // (or kept from before a settings change) uses the right ones.
+            if matches!(
+                request,
+                MediaRequest::MediaOffer { .. }
+                    | MediaRequest::MediaAnswer { .. }
+                    | MediaRequest::MediaTone { .. }
+            ) {
+                if let Err(e) = media(&prefs()).await {
+                    chrome::warn(&format!("ringside: cannot apply the audio settings: {e}"));
+                }
+            }
             let reply = media(&request).await;
             if let Err(e) = &reply {
                 chrome::warn(&format!("ringside: media request failed: {e}"));
             }
+            let denied = microphone_denied(&reply);
             if matches!(
                 request,
-                MediaRequest::MediaOffer { .. } | MediaRequest::MediaAnswer { .. }
+                MediaRequest::MediaOffer { .. }
+                    | MediaRequest::MediaAnswer { .. }
+                    | MediaRequest::MediaDtmf { .. }
             ) {
                 with_worker(|w| {
                     w.supervisor.handle_media_reply(now(), &request, reply);
                     w.perform();
                 });
             }
+            if denied {
+                open_permission_page().await;
+            }
         }),
+        CallAction::ShowIncoming { .. } | CallAction::ShowMissed { .. } if !notifications_on() => {}
         CallAction::ShowIncoming { call, number, name } => {
             let title = text("callIncoming", "Incoming call");
             let message = match name {
@@ -237,7 +350,8 @@ pub fn perform(action: CallAction) {
             });
         }
         CallAction::SaveHistory { json } => spawn_local(async move {
-            if let Err(e) = chrome::storage_set(history::STORAGE_KEY, &chrome::from_json(&json)).await
+            if let Err(e) =
+                chrome::storage_set(history::STORAGE_KEY, &chrome::from_json(&json)).await
             {
                 chrome::warn(&format!("ringside: cannot store the call history: {e:?}"));
             }
@@ -276,7 +390,8 @@ pub async fn load() {
     let stored = chrome::storage_get(&[CALL_SETTINGS_KEY, history::STORAGE_KEY, MISSED_KEY])
         .await
         .unwrap_or(JsValue::UNDEFINED);
-    let field = |key: &str| Reflect::get(&stored, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let field =
+        |key: &str| Reflect::get(&stored, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
     let settings = chrome::to_json(&field(CALL_SETTINGS_KEY))
         .and_then(|t| serde_json::from_str::<CallSettings>(&t).ok())
         .filter(|s| s.validate().is_ok())
@@ -290,7 +405,9 @@ pub async fn load() {
         calls.set_missed(missed);
         if let Some(json) = history {
             if let Some(e) = calls.load_history(&json) {
-                chrome::warn(&format!("ringside: stored call history unreadable, starting afresh: {e}"));
+                chrome::warn(&format!(
+                    "ringside: stored call history unreadable, starting afresh: {e}"
+                ));
             }
         }
     });
@@ -368,7 +485,10 @@ pub fn on_notification_button(id: String, index: u32) {
         let reply = w.supervisor.call_command(now(), request);
         w.perform();
         if let Reply::Error { error } = reply {
-            chrome::warn(&format!("ringside: notification action refused: {:?}", error.code));
+            chrome::warn(&format!(
+                "ringside: notification action refused: {:?}",
+                error.code
+            ));
         }
     });
 }

@@ -116,6 +116,12 @@ pub fn session_account() -> Option<ValidAccount> {
     with_state(|s| s.session_account.clone()).flatten()
 }
 
+/// The user's preferences as last loaded or saved (audio devices, ringtone,
+/// notifications for the calls glue).
+pub fn current() -> Settings {
+    with_state(|s| s.settings.clone()).unwrap_or_default()
+}
+
 /// The user's dialling rules, for `dial` and click-to-call.
 pub fn dial_rules() -> DialRules {
     with_state(|s| s.settings.dial_rules.clone()).unwrap_or_default()
@@ -290,6 +296,7 @@ pub async fn handle(request: Request) -> Result<Reply, Request> {
             Ok(if save_settings(settings.clone()).await {
                 Reply::Settings { settings }
             } else {
+                crate::calls::settings_changed();
                 error(ErrorCode::StorageFailed)
             })
         }

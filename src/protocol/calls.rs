@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{decode, encode, Message, ProtocolError};
+use crate::settings::Ringtone;
 
 /// The worker's id of a call, stable for the call's life (also across a
 /// worker restart). Not the SIP Call-ID.
@@ -228,7 +229,25 @@ pub enum Tone {
     /// Outgoing call ringing, no early media.
     Ringback,
     Busy,
+    /// The call failed otherwise (rejected, unreachable, no media): the
+    /// faster reorder tone. Busy and failed stop by themselves after a few
+    /// seconds.
+    Failed,
     None,
+}
+
+/// The user's audio choices ([`crate::settings::Settings`]) as the offscreen
+/// document applies them: `None` is the system default device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaPrefs {
+    /// `deviceId` for `getUserMedia`.
+    pub microphone: Option<String>,
+    /// `setSinkId` of the call audio, ringback and busy tones.
+    pub speaker: Option<String>,
+    /// `setSinkId` of the ringtone and the call-waiting beeps.
+    pub ringer: Option<String>,
+    pub ringtone: Ringtone,
 }
 
 /// Worker → offscreen document. Each gets one [`MediaReply`].
@@ -286,6 +305,23 @@ pub enum MediaRequest {
     },
     /// Which calls the document holds (a restarted worker reconciles).
     MediaList,
+    /// The audio devices and ringtone to use from now on (sent before every
+    /// new call and tone, and when the settings change).
+    MediaPrefs {
+        prefs: MediaPrefs,
+    },
+    /// The far end put the call on hold (`held: true`) or resumed it: the
+    /// connection's direction follows, together with our own hold.
+    MediaRemoteHold {
+        call: CallId,
+        held: bool,
+    },
+    /// Try the microphone once and release it: `media_ok`, or
+    /// `media_error` `microphone_denied` when the user must allow it on the
+    /// permission page (first run).
+    MediaProbe,
+    /// What the document is doing (tests and diagnostics).
+    MediaStatus,
 }
 
 /// Offscreen document → worker, in reply to a [`MediaRequest`].
@@ -305,6 +341,9 @@ pub enum MediaReply {
     },
     MediaCalls {
         calls: Vec<CallId>,
+    },
+    MediaStatus {
+        status: MediaStatus,
     },
     MediaError {
         error: MediaErrorCode,
@@ -342,6 +381,31 @@ pub struct MediaStats {
     pub direction: String,
     pub muted: bool,
     pub held: bool,
+    /// The far end holds us.
+    pub remote_held: bool,
+    /// `setSinkId` of the call's `<audio>` element ("" = default).
+    pub sink_id: String,
+    /// `deviceId` of the captured microphone track.
+    pub microphone: String,
+    /// Digits the RFC 4733 sender has played out so far (`ontonechange`).
+    pub dtmf_sent: String,
+    /// Whether the remote SDP offers `telephone-event`.
+    pub dtmf_negotiated: bool,
+}
+
+/// The offscreen document's state outside the calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaStatus {
+    /// The tone being played (`none` when silent).
+    pub tone: Option<Tone>,
+    /// The tone's `AudioContext.state` (`running` while it sounds).
+    pub tone_state: String,
+    /// The tone's output device ("" = default).
+    pub tone_sink: String,
+    /// The tone's pattern (`classic`, `digital`, `soft` for the ringtone).
+    pub tone_pattern: String,
+    pub prefs: MediaPrefs,
 }
 
 impl Message for MediaRequest {
@@ -357,6 +421,10 @@ impl Message for MediaRequest {
         "media_tone",
         "media_stats",
         "media_list",
+        "media_prefs",
+        "media_remote_hold",
+        "media_probe",
+        "media_status",
     ];
 }
 impl Message for MediaReply {
@@ -366,6 +434,7 @@ impl Message for MediaReply {
         "media_dtmf",
         "media_stats",
         "media_calls",
+        "media_status",
         "media_error",
     ];
 }

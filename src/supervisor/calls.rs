@@ -592,6 +592,18 @@ impl Calls {
         let (call, answering) = match request {
             MediaRequest::MediaOffer { call, .. } => (*call, false),
             MediaRequest::MediaAnswer { call, .. } => (*call, true),
+            MediaRequest::MediaDtmf { call, digits } => {
+                // The connection could not send RFC 4733 events (no
+                // telephone-event in the answer): SIP INFO instead.
+                if !matches!(reply, Ok(MediaReply::MediaDtmf { sent: true })) {
+                    if let (Some(ua), Ok(handle)) = (ua, self.handle_of(*call)) {
+                        for digit in digits.chars() {
+                            let _ = ua.send_dtmf(now, handle, digit.to_ascii_uppercase(), DTMF_MS);
+                        }
+                    }
+                }
+                return;
+            }
             _ => return,
         };
         let Some(c) = self
@@ -702,6 +714,7 @@ impl Calls {
                 ..
             } => {
                 if let Some(c) = self.by_handle(*call) {
+                    let changed = (c.view.remote_hold != *remote_hold).then_some(c.view.id);
                     c.view.remote_hold = *remote_hold;
                     if c.view.state == CallPhase::Active || c.view.state == CallPhase::Held {
                         c.view.state = if *local_hold {
@@ -709,6 +722,13 @@ impl Calls {
                         } else {
                             CallPhase::Active
                         };
+                    }
+                    if let Some(id) = changed {
+                        self.actions
+                            .push_back(CallAction::Media(MediaRequest::MediaRemoteHold {
+                                call: id,
+                                held: *remote_hold,
+                            }));
                     }
                 }
             }
@@ -835,15 +855,20 @@ impl Calls {
         self.set_tone();
     }
 
-    /// Ring while something rings here; soft beeps if a call is up too.
+    /// Ring while something rings here; soft beeps if a call is up too;
+    /// ringback while the far end rings and sends no early media of its own.
     fn set_tone(&mut self) {
         let ringing = self.live().any(|c| c.view.state == CallPhase::Ringing);
         let talking = self
             .live()
             .any(|c| matches!(c.view.state, CallPhase::Active | CallPhase::Held));
+        let ringback = self
+            .live()
+            .any(|c| c.view.state == CallPhase::Early && !c.remote_applied);
         let tone = match (ringing, talking) {
             (true, false) => Tone::Ring,
             (true, true) => Tone::Waiting,
+            _ if ringback => Tone::Ringback,
             _ => Tone::None,
         };
         if tone != self.tone {
@@ -955,6 +980,25 @@ impl Calls {
                 }));
         }
         self.set_tone();
+        // An outgoing call that never connected says why, unless the user
+        // gave up or something else sounds already.
+        let failure = match end {
+            CallEnd::Busy => Tone::Busy,
+            CallEnd::Rejected
+            | CallEnd::Timeout
+            | CallEnd::MediaFailed
+            | CallEnd::ConnectionLost => Tone::Failed,
+            _ => Tone::None,
+        };
+        if view.direction == CallDirection::Outgoing
+            && !answered
+            && failure != Tone::None
+            && self.tone == Tone::None
+        {
+            self.tone = failure;
+            self.actions
+                .push_back(CallAction::Media(MediaRequest::MediaTone { tone: failure }));
+        }
     }
 
     fn save_history(&mut self) {
@@ -1320,5 +1364,72 @@ mod tests {
         assert_eq!(parse_party("tel:+15551234"), ("+15551234".into(), None));
         assert_eq!(parse_party(""), ("".into(), None));
         assert_eq!(parse_party("> weird <"), ("> weird <".into(), None));
+    }
+
+    fn dialled_and_invited(calls: &mut Calls, ua: &mut UserAgent, now: Instant) -> rsip::Request {
+        calls.command(
+            Some(&mut *ua),
+            true,
+            now,
+            Request::Dial {
+                number: "1002".into(),
+            },
+        );
+        let offer = actions(calls).into_iter().find_map(|a| match a {
+            CallAction::Media(m @ MediaRequest::MediaOffer { .. }) => Some(m),
+            _ => None,
+        });
+        let offer = offer.expect("an offer request");
+        let sdp = MediaReply::MediaSdp {
+            call: calls.views()[0].id,
+            sdp: SDP.into(),
+        };
+        calls.handle_media_reply(Some(&mut *ua), now, &offer, Ok(sdp));
+        sent_requests(ua).remove(0)
+    }
+
+    fn tones(calls: &mut Calls) -> Vec<Tone> {
+        actions(calls)
+            .into_iter()
+            .filter_map(|a| match a {
+                CallAction::Media(MediaRequest::MediaTone { tone }) => Some(tone),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ringback_while_the_callee_rings_without_early_media_then_busy() {
+        //  Calls                 engine
+        //  INVITE -------------> 180 (no SDP)     ringback
+        //                  <---- 486               busy tone
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let inv = dialled_and_invited(&mut calls, &mut ua, now);
+        ua.handle_transport(now, &reply(&inv, 180, &[])).unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert_eq!(tones(&mut calls), vec![Tone::Ringback]);
+        ua.handle_transport(at_secs(1), &reply(&inv, 486, &[]))
+            .unwrap();
+        feed(&mut calls, &mut ua, at_secs(1));
+        assert_eq!(tones(&mut calls), vec![Tone::None, Tone::Busy]);
+    }
+
+    #[test]
+    fn an_answer_stops_the_ringback() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let inv = dialled_and_invited(&mut calls, &mut ua, now);
+        let ringing = reply(&inv, 180, &[]);
+        ua.handle_transport(now, &ringing).unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert_eq!(tones(&mut calls), vec![Tone::Ringback]);
+        let answered = reply(&inv, 200, &[("Contact", "<sip:b@192.0.2.5>")]);
+        ua.handle_transport(at_secs(1), &answered).unwrap();
+        feed(&mut calls, &mut ua, at_secs(1));
+        assert_eq!(tones(&mut calls), vec![Tone::None]);
+        assert_eq!(calls.views()[0].state, CallPhase::Active);
     }
 }
