@@ -9,6 +9,7 @@
 mod c2c;
 mod calls;
 mod chrome;
+mod keys;
 mod settings;
 mod tls_probe;
 
@@ -132,6 +133,7 @@ impl Worker {
     }
 
     fn perform(&mut self) {
+        keys::sync_presence(&mut self.supervisor, now());
         // Opening a socket can fail synchronously; that is reported back as a
         // close, which may queue more actions, hence the loop.
         while let Some(action) = self.supervisor.poll_action() {
@@ -205,6 +207,7 @@ impl Worker {
         if self.last_pushed.as_ref() == Some(&snapshot) {
             return;
         }
+        keys::on_snapshot(&snapshot);
         if self.last_pushed.as_ref().map(|s| s.state) != Some(snapshot.state) {
             chrome::log(&format!("ringside: {}", snapshot.state.as_str()));
         }
@@ -326,6 +329,7 @@ pub async fn start() {
         }
     });
     calls::load().await;
+    keys::load().await;
     with_worker(|w| w.input(|s, now| s.set_account(now, account)));
 }
 
@@ -446,6 +450,9 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
 #[wasm_bindgen]
 pub async fn on_message(message: JsValue, sender: JsValue) -> JsValue {
     if let Some(reply) = c2c::on_message(&message, &sender).await {
+        return reply;
+    }
+    if let Some(reply) = keys::on_message(&message, &sender).await {
         return reply;
     }
     chrome::from_json(&handle_request(message, sender).await.encode())
