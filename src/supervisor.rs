@@ -472,6 +472,7 @@ impl Supervisor {
             };
             self.on_event(now, event);
         }
+        self.calls.persist(self.ua.as_ref());
     }
 
     fn on_event(&mut self, now: Instant, event: Event) {
@@ -486,6 +487,9 @@ impl Supervisor {
                 self.status = None;
                 self.backoff.reset();
                 self.registered_at.get_or_insert(now);
+                if let Some(ua) = self.ua.as_mut() {
+                    self.calls.restore(ua, now);
+                }
             }
             Event::RegistrationChanged(RegistrationState::Registering) if !self.stopped => {
                 self.state = RegState::Registering;

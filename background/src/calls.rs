@@ -13,7 +13,7 @@ use ringside::protocol::calls::{
     CallId, CallSettings, MediaErrorCode, MediaPrefs, MediaReply, MediaRequest, CALL_SETTINGS_KEY,
 };
 use ringside::protocol::{ErrorCode, ErrorReply, Reply, Request};
-use ringside::supervisor::calls::CallAction;
+use ringside::supervisor::calls::{CallAction, RESTORE_KEY};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
@@ -53,6 +53,10 @@ extern "C" {
     fn runtime_get_url(path: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = get)]
+    fn session_get(key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = set)]
+    fn session_set(items: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = create)]
     fn tabs_create(options: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = update)]
@@ -349,6 +353,11 @@ pub fn perform(action: CallAction) {
                 let _ = chrome::storage_set(MISSED_KEY, &JsValue::from(count)).await;
             });
         }
+        // Stored as the JSON text: the next worker validates it as a whole.
+        CallAction::SaveCalls { json } => fire(
+            session_set(&object(&[(RESTORE_KEY, json.into())])),
+            "storing the calls for the next worker",
+        ),
         CallAction::SaveHistory { json } => spawn_local(async move {
             if let Err(e) =
                 chrome::storage_set(history::STORAGE_KEY, &chrome::from_json(&json)).await
@@ -385,8 +394,37 @@ fn open_call_window(call: CallId) {
     });
 }
 
-/// Loads the call settings, the history and the badge count (worker start).
+/// The calls the previous worker left in session storage: the engine takes
+/// them over once registered (see `ringside::supervisor::calls::restore`).
+async fn load_stored_calls() {
+    let stored = match settle(session_get(RESTORE_KEY)).await {
+        Ok(items) => {
+            Reflect::get(&items, &JsValue::from_str(RESTORE_KEY)).unwrap_or(JsValue::UNDEFINED)
+        }
+        Err(e) => {
+            chrome::warn(&format!("ringside: cannot read the stored calls: {e:?}"));
+            return;
+        }
+    };
+    let Some(json) = stored.as_string() else {
+        return;
+    };
+    let loaded = with_worker(|w| w.supervisor.calls_mut().load_restore(&json));
+    match loaded {
+        Some(Ok(0)) | None => {}
+        Some(Ok(n)) => chrome::log(&format!(
+            "ringside: taking over {n} call(s) of the previous worker"
+        )),
+        Some(Err(e)) => chrome::warn(&format!(
+            "ringside: stored calls unreadable, not restored: {e}"
+        )),
+    }
+}
+
+/// Loads the call settings, the history, the badge count and the calls a
+/// previous worker left (worker start).
 pub async fn load() {
+    load_stored_calls().await;
     let stored = chrome::storage_get(&[CALL_SETTINGS_KEY, history::STORAGE_KEY, MISSED_KEY])
         .await
         .unwrap_or(JsValue::UNDEFINED);

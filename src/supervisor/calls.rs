@@ -22,6 +22,9 @@ use crate::protocol::calls::{
 use crate::protocol::{ErrorCode, Reply, Request};
 use crate::time::Instant;
 
+mod restore;
+pub use restore::RESTORE_KEY;
+
 /// How long an ended call stays in the snapshot, so the UI can say why.
 pub const ENDED_LINGER: Duration = Duration::from_secs(5);
 /// DTMF tone length for SIP INFO.
@@ -67,6 +70,11 @@ pub enum CallAction {
     SaveHistory {
         json: String,
     },
+    /// Store the established calls in chrome.storage.session ([`RESTORE_KEY`])
+    /// for the next worker; give the JSON to [`Calls::load_restore`] there.
+    SaveCalls {
+        json: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +115,10 @@ pub struct Calls {
     wall_offset_ms: f64,
     tone: Tone,
     actions: VecDeque<CallAction>,
+    /// Calls a previous worker stored, waiting for the registration.
+    pending_restore: Vec<(CallId, crate::call::CallSnapshot)>,
+    /// The last [`CallAction::SaveCalls`] JSON.
+    persisted: Option<String>,
 }
 
 /// `"Bob" <sip:1002@host>;tag=x` → ("1002", Some("Bob")).
@@ -172,6 +184,8 @@ impl Calls {
             wall_offset_ms: 0.0,
             tone: Tone::None,
             actions: VecDeque::new(),
+            pending_restore: Vec::new(),
+            persisted: None,
         }
     }
 
