@@ -53,7 +53,7 @@ chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.on_wake()));
 chrome.runtime.onInstalled.addListener(() => dispatch(() => worker.c2c_install()));
 // First install: probe the microphone; the permission page opens if it is not allowed yet.
 chrome.runtime.onInstalled.addListener((details) => dispatch(() => worker.media_install(details.reason)));
-chrome.contextMenus.onClicked.addListener((info) => dispatch(() => worker.on_context_menu(info)));
+chrome.contextMenus.onClicked.addListener((info, tab) => dispatch(() => worker.on_context_menu(info, tab)));
 
 function drain(next) {
   state = next;

@@ -7,10 +7,18 @@
 // The page must stay as it was: the script only wraps found numbers in an
 // inline <ringside-c2c> element (no layout change; content.css gives it a
 // dotted underline and a hover icon), works in idle-time slices, watches
-// added nodes only, and sleeps in hidden tabs. Nothing the page does can
-// place a call: clicks must be trusted, the confirmation lives in a closed
-// shadow root and checks its clicks too, and the worker accepts a call only
-// from a content script on a site where click-to-call is on.
+// added nodes only, and sleeps in hidden tabs. A number split across inline
+// elements (`<b>138</b>0013 8000`) is found in the text of the run of
+// adjacent text nodes and gets one wrapper per piece. Nothing the page does
+// can place a call: clicks must be trusted, the confirmation lives in a
+// closed shadow root and checks its clicks too, and the worker accepts a
+// call only from a content script on a site where click-to-call is on.
+//
+// In a frame, the confirmation is shown by the tab's top document instead
+// (a frame can be tiny, hidden or laid over by its parent page): the worker
+// hands the top document the dial string and a one-time token, which only a
+// trusted click on its Call button sends back. The context menu's "Call
+// <selection>" comes the same way.
 (() => {
   'use strict';
 
@@ -22,6 +30,11 @@
   // Cheap pre-filter: at least five digits close together.
   const DIGITS = /[0-9\uFF10-\uFF19](?:[^0-9\uFF10-\uFF19]{0,4}[0-9\uFF10-\uFF19]){4}/;
   const LINK = /^\s*(tel|callto|sips?):/i;
+  // Elements a number may be split across; any other element between two
+  // text nodes ends a run. Links (their own click wins), sub/sup (a footnote
+  // mark glued on makes another number) and struck-out text are not in it.
+  const INLINE = new Set(['ABBR', 'B', 'BDI', 'BDO', 'BIG', 'CITE', 'DATA', 'DFN', 'EM', 'FONT', 'I', 'INS', 'LABEL', 'MARK', 'NOBR', 'Q', 'SMALL', 'SPAN', 'STRONG', 'TIME', 'U', 'VAR', TAG.toUpperCase()]);
+  const TOP = window === window.top;
   // The worker's caps (ringside::c2c::MAX_DETECT_*).
   const MAX_TEXTS = 256;
   const MAX_UNITS = 8 * 1024;
@@ -37,8 +50,10 @@
   let running = false;
   let seen = new WeakSet(); // text nodes already queued
   const found = new WeakMap(); // <ringside-c2c> → {text, dial}
-  let walkers = []; // roots still to walk: {walker}
-  let urgent = []; // items to send: {node, offset, text}
+  let walkers = []; // roots still to walk: {walker, run: [text nodes]}
+  // Items to send: {pieces: [{node, from, at, len}], text}; piece `len` units
+  // of `node` from `from` are `text` from `at`.
+  let urgent = [];
   let later = [];
   let toWrap = []; // [item, matches]
   let inFlight = 0;
@@ -82,17 +97,73 @@
     const w = walkers[0];
     let node;
     while ((node = w.walker.nextNode())) {
-      queueText(node);
+      const run = w.run;
+      const last = run[run.length - 1];
+      if (last && (run.units + node.data.length > MAX_UNITS / 2 || !joins(last, node))) {
+        queueRun(run);
+        w.run = [node];
+        w.run.units = node.data.length;
+      } else {
+        run.push(node);
+        run.units = (run.units ?? 0) + node.data.length;
+      }
       if (!left()) return;
     }
+    queueRun(w.run);
     walkers.shift();
   }
 
-  function queueText(node) {
-    if (seen.has(node)) return;
-    const text = node.data;
-    if (text.length < 5 || !DIGITS.test(text) || skipped(node.parentElement)) return;
-    seen.add(node);
+  // Whether text node `b`, the next one after `a`, continues `a`'s run: in
+  // document order only inline elements are entered, left or passed between
+  // them (an empty <span> is nothing, a <br>, <img> or <div> ends the run).
+  function joins(a, b) {
+    let n = a;
+    for (let steps = 0; n !== b; steps++) {
+      if (steps > 16) return false;
+      if (n !== a && n.firstChild) {
+        n = n.firstChild;
+      } else {
+        while (!n.nextSibling) {
+          n = n.parentNode;
+          if (!n || !INLINE.has(n.nodeName)) return false;
+        }
+        n = n.nextSibling;
+      }
+      if (n.nodeType === Node.ELEMENT_NODE && !INLINE.has(n.nodeName)) return false;
+    }
+    return true;
+  }
+
+  // A run of adjacent text nodes: parts in skipped elements (code, links,
+  // editable text, our own wrappers) split it.
+  function queueRun(run) {
+    if (!run.length || (run.units ?? 0) < 5) return;
+    if (run.length === 1) return queueNodes(run);
+    if (!DIGITS.test(run.map((n) => n.data).join(''))) return;
+    let part = [];
+    for (const node of run) {
+      if (seen.has(node) || skipped(node.parentElement)) {
+        queueNodes(part);
+        part = [];
+      } else {
+        part.push(node);
+      }
+    }
+    queueNodes(part);
+  }
+
+  function queueNodes(nodes) {
+    if (!nodes.length) return;
+    const text = nodes.length === 1 ? nodes[0].data : nodes.map((n) => n.data).join('');
+    if (text.length < 5 || !DIGITS.test(text)) return;
+    if (nodes.length === 1 && (seen.has(nodes[0]) || skipped(nodes[0].parentElement))) return;
+    const starts = [];
+    let pos = 0;
+    for (const node of nodes) {
+      seen.add(node);
+      starts.push(pos);
+      pos += node.data.length;
+    }
     // Long texts go in slices cut at white space, each within one batch.
     for (let offset = 0; offset < text.length; ) {
       let end = Math.min(text.length, offset + MAX_UNITS);
@@ -100,7 +171,13 @@
         const space = text.lastIndexOf(' ', end);
         if (space > offset + MAX_UNITS / 2) end = space;
       }
-      later.push({ node, offset, text: text.slice(offset, end) });
+      const pieces = [];
+      nodes.forEach((node, i) => {
+        const from = Math.max(offset, starts[i]);
+        const to = Math.min(end, starts[i] + node.data.length);
+        if (to > from) pieces.push({ node, from: from - starts[i], at: from - offset, len: to - from });
+      });
+      later.push({ pieces, text: text.slice(offset, end) });
       offset = end;
     }
   }
@@ -112,7 +189,7 @@
     const rest = [];
     const h = innerHeight;
     for (const item of later) {
-      const r = item.node.parentElement.getBoundingClientRect();
+      const r = item.pieces[0].node.parentElement.getBoundingClientRect();
       (r.bottom >= 0 && r.top <= h ? onScreen : rest).push(item);
     }
     urgent.push(...onScreen);
@@ -148,24 +225,39 @@
     }
   }
 
-  // Wraps one text's matches, last first, so that earlier offsets stay valid.
+  // Wraps one text's matches, last first and each match's pieces last
+  // first, so that earlier offsets into the same text node stay valid. A
+  // number split across elements gets a wrapper per piece, all calling the
+  // same number; the first is its one tab stop.
   function wrap(item, matches) {
-    const { node, offset, text } = item;
-    if (!running || !node.isConnected || node.data.slice(offset, offset + text.length) !== text) return;
+    const { pieces, text } = item;
+    if (!running) return;
+    for (const p of pieces) {
+      if (!p.node.isConnected || p.node.data.slice(p.from, p.from + p.len) !== text.slice(p.at, p.at + p.len)) return;
+    }
     for (let k = matches.length - 1; k >= 0; k--) {
       const m = matches[k];
-      const start = offset + m.start_utf16;
-      const end = offset + m.end_utf16;
-      if (!(start >= offset && end > start && end <= offset + text.length)) continue;
-      const el = document.createElement(TAG);
-      el.tabIndex = 0;
-      el.setAttribute('role', 'button');
-      el.title = msg('c2cAffordance', m.dial);
-      const range = document.createRange();
-      range.setStart(node, start);
-      range.setEnd(node, end);
-      range.surroundContents(el);
-      found.set(el, { text: m.text, dial: m.dial });
+      const start = m.start_utf16;
+      const end = m.end_utf16;
+      if (!(start >= 0 && end > start && end <= text.length)) continue;
+      const number = { text: m.text, dial: m.dial };
+      for (let i = pieces.length - 1; i >= 0; i--) {
+        const p = pieces[i];
+        const from = Math.max(start, p.at);
+        const to = Math.min(end, p.at + p.len);
+        if (to <= from) continue;
+        const el = document.createElement(TAG);
+        if (from === start) {
+          el.tabIndex = 0;
+          el.setAttribute('role', 'button');
+        }
+        el.title = msg('c2cAffordance', m.dial);
+        const range = document.createRange();
+        range.setStart(p.node, p.from + from - p.at);
+        range.setEnd(p.node, p.from + to - p.at);
+        range.surroundContents(el);
+        found.set(el, number);
+      }
     }
     // Our own changes are not news to the observer.
     observer?.takeRecords();
@@ -192,8 +284,8 @@
         addedRoots = [];
         for (const root of roots) {
           if (!root.isConnected) continue;
-          if (root.nodeType === Node.TEXT_NODE) queueText(root);
-          else walkers.push({ walker: document.createTreeWalker(root, NodeFilter.SHOW_TEXT) });
+          if (root.nodeType === Node.TEXT_NODE) queueRun(Object.assign([root], { units: root.data.length }));
+          else walkers.push({ walker: document.createTreeWalker(root, NodeFilter.SHOW_TEXT), run: [] });
         }
         schedule();
       }, DEBOUNCE_MS);
@@ -205,7 +297,7 @@
   function start() {
     if (running || !document.body) return;
     running = true;
-    walkers.push({ walker: document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT) });
+    walkers.push({ walker: document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), run: [] });
     observe();
     schedule();
   }
@@ -289,10 +381,16 @@
   }
 
   async function call(number, dial) {
-    if (!site?.skip_confirmation && !(await confirmCall(dial))) return;
+    if (site?.skip_confirmation) return placed(send({ type: 'call_number', number }));
+    if (!TOP) return placed(send({ type: 'confirm_in_top', number }));
+    if (await confirmCall(dial)) placed(send({ type: 'call_number', number }));
+  }
+
+  // A notice for a call the worker could not place.
+  async function placed(request) {
     let reply;
     try {
-      reply = await send({ type: 'call_number', number });
+      reply = await request;
     } catch {
       reply = undefined;
     }
@@ -300,6 +398,14 @@
       const code = reply?.error?.code;
       toast(msg(code === 'not_registered' ? 'c2cNotRegistered' : code === 'invalid_number' ? 'c2cNotANumber' : 'c2cCallFailed'));
     }
+  }
+
+  // The worker asks the top document to confirm a call from a frame or from
+  // the context menu; only the user's trusted click sends the token back.
+  function onConfirmRequest(message, sendResponse) {
+    if (!TOP || typeof message.token !== 'string' || typeof message.dial !== 'string') return;
+    sendResponse({ shown: true });
+    confirmCall(message.dial).then((ok) => ok && placed(send({ type: 'confirmed_call', token: message.token })));
   }
 
   const CONFIRM_CSS = `
@@ -368,8 +474,11 @@
 
   // --- wiring ---
 
-  chrome.runtime.onMessage.addListener((message, sender) => {
-    if (sender.id === chrome.runtime.id && message?.v === 1 && message.type === 'site_changed') refresh();
+  chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+    if (sender.id !== chrome.runtime.id || message?.v !== 1) return;
+    if (message.type === 'site_changed') refresh();
+    else if (message.type === 'confirm_call') onConfirmRequest(message, sendResponse);
+    else if (message.type === 'top_page' && TOP) sendResponse({ url: location.href });
   });
   addEventListener('click', onClick, true);
   addEventListener('keydown', onKey, true);

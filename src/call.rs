@@ -418,6 +418,25 @@ impl Call {
         &self.state
     }
 
+    /// Seconds after which the caller asks this incoming call to be answered
+    /// by itself (intercom/paging: `Call-Info: …;answer-after=N`, or an
+    /// Alert-Info auto-answer marker, which means at once).
+    pub fn auto_answer_request(&self) -> Option<u32> {
+        if self.direction != CallDirection::Incoming {
+            return None;
+        }
+        let parsed = |name| codec::headers(&self.invite, name).into_iter();
+        parsed("Call-Info")
+            .filter_map(|v| codec::headers::CallInfo::parse(v).ok())
+            .find_map(|c| c.answer_after())
+            .or_else(|| {
+                parsed("Alert-Info")
+                    .filter_map(|v| codec::headers::AlertInfo::parse(v).ok())
+                    .any(|a| a.auto_answer())
+                    .then_some(0)
+            })
+    }
+
     pub fn is_ended(&self) -> bool {
         matches!(self.state, CallState::Ended(_))
     }

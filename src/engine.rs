@@ -394,6 +394,15 @@ impl UserAgent {
             .map(|c| c.state().clone())
     }
 
+    /// The auto-answer request of an incoming call (see
+    /// [`Call::auto_answer_request`]).
+    pub fn auto_answer_request(&self, call: CallHandle) -> Option<u32> {
+        self.calls
+            .iter()
+            .find(|c| c.handle == call)
+            .and_then(Call::auto_answer_request)
+    }
+
     /// Calls the engine still tracks, ended ones included until finished.
     pub fn calls(&self) -> impl Iterator<Item = (CallHandle, &CallState)> {
         self.calls.iter().map(|c| (c.handle, c.state()))

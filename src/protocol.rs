@@ -19,6 +19,7 @@ use crate::history::HistoryEntry;
 
 pub mod c2c;
 pub mod calls;
+pub mod presence;
 pub mod keys;
 use calls::{CallId, CallSettings, CallSettingsError, CallView};
 
@@ -111,6 +112,18 @@ pub enum Request {
     GetCallSettings,
     /// Validate and store; → `ok` or `error` with `invalid_settings`.
     SetCallSettings { settings: CallSettings },
+
+    // Call handling per status, caller rules, schedule, auto-answer, agent
+    // codes (see `presence`).
+    /// → `call_handling`.
+    GetCallHandling,
+    /// Validate and store. → `call_handling` or `call_handling_invalid`.
+    SetCallHandling {
+        config: presence::CallHandlingConfig,
+    },
+    /// Evaluate the office-hours schedule at this unix millisecond (the
+    /// worker's alarm sends the real time the same way). → `snapshot`.
+    ScheduleTick { now_ms: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +139,9 @@ pub enum Reply {
     Call { call: CallId },
     History { entries: Vec<HistoryEntry> },
     CallSettings { settings: CallSettings },
+    CallHandling { config: presence::CallHandlingConfig },
+    /// `set_call_handling` refused: every bad field with its path.
+    CallHandlingInvalid { errors: Vec<presence::FieldError> },
 }
 
 fn yes() -> bool {
@@ -349,6 +365,9 @@ impl Message for Request {
         "delete_history",
         "get_call_settings",
         "set_call_settings",
+        "get_call_handling",
+        "set_call_handling",
+        "schedule_tick",
     ];
 }
 impl Message for Reply {
@@ -361,6 +380,8 @@ impl Message for Reply {
         "call",
         "history",
         "call_settings",
+        "call_handling",
+        "call_handling_invalid",
     ];
 }
 impl Message for Push {

@@ -9,6 +9,7 @@
 //! [`Supervisor::handle_timeout`] at [`Supervisor::poll_timeout`].
 
 pub mod calls;
+pub mod inbound;
 pub mod keys;
 
 use std::collections::VecDeque;
@@ -84,6 +85,7 @@ pub struct Supervisor {
     registered_at: Option<Instant>,
     actions: VecDeque<Action>,
     calls: Calls,
+    inbound: inbound::Inbound,
     keys: keys::Keys,
 }
 
@@ -107,6 +109,7 @@ impl Supervisor {
             registered_at: None,
             actions: VecDeque::new(),
             calls: Calls::new(),
+            inbound: inbound::Inbound::default(),
             keys: keys::Keys::new(),
         }
     }
@@ -338,6 +341,7 @@ impl Supervisor {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.calls.handle_timeout(now);
+        self.inbound_timeout(now);
         self.keys.handle_timeout(now, self.ua.as_mut());
         if let Socket::Connecting { deadline, .. } = self.socket {
             if deadline <= now {
@@ -371,6 +375,7 @@ impl Supervisor {
             self.retry_at,
             self.ua.as_ref().and_then(UserAgent::poll_timeout),
             self.calls.poll_timeout(),
+            self.inbound.poll_timeout(),
             self.keys.poll_timeout(),
         ]
         .into_iter()
@@ -476,7 +481,10 @@ impl Supervisor {
     }
 
     fn on_event(&mut self, now: Instant, event: Event) {
-        self.calls.on_event(now, &event);
+        if self.screen_incoming(now, &event) {
+            self.calls.on_event(now, &event);
+            self.arm_incoming(now, &event);
+        }
         self.keys.on_event(now, self.ua.as_mut(), &event);
         match event {
             Event::RegistrationChanged(RegistrationState::Registered { .. }) => {

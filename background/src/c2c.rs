@@ -3,6 +3,13 @@
 //! confirmed call down the popup's `dial` path, and the "Call <selection>"
 //! context menu.
 //!
+//! A call asked for where no confirmation can be shown safely on the spot
+//! (the browser's context menu, a number in a frame) waits as a
+//! [`PendingCall`] in `chrome.storage.session` (the worker may be stopped
+//! while the user reads): the tab's top document shows the confirmation, or
+//! where no content script runs there, the extension's own window
+//! (`confirm.html`). Only a trusted click there sends the call's token back.
+//!
 //! The content script has no wasm (a strict page CSP forbids compiling it in
 //! the page's isolated world), so all detection happens here. Every request
 //! is checked against its sender: a content script speaks for a web page and
@@ -11,9 +18,9 @@
 use std::cell::RefCell;
 
 use js_sys::{Object, Promise, Reflect};
-use ringside::c2c::{self, C2cSettings, SiteChange, SETTINGS_KEY};
+use ringside::c2c::{self, C2cSettings, PendingCall, SiteChange, SiteState, SETTINGS_KEY};
 use ringside::phone::{dial_selection, find_numbers, find_numbers_in_batch, DialError, DialRules};
-use ringside::protocol::c2c::{Audience, C2cReply, C2cRequest, TabMessage};
+use ringside::protocol::c2c::{Audience, C2cReply, C2cRequest, ConfirmShown, TabMessage, TopPage};
 use ringside::protocol::{ErrorCode, ProtocolError, Reply};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -24,6 +31,9 @@ use crate::chrome;
 /// The user's settings (popup helper's `Settings`); only `dial_rules` is read.
 const USER_SETTINGS_KEY: &str = "settings";
 const MENU_ID: &str = "ringside-call-selection";
+/// `chrome.storage.session` key of the call waiting for its confirmation;
+/// one at a time, a newer one replaces it.
+const PENDING_KEY: &str = "c2c_pending";
 
 #[wasm_bindgen]
 extern "C" {
@@ -31,6 +41,22 @@ extern "C" {
     fn tabs_query(info: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = sendMessage)]
     fn tabs_send_message(tab_id: f64, message: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "tabs"], js_name = sendMessage)]
+    fn tabs_send_message_to(
+        tab_id: f64,
+        message: &JsValue,
+        options: &JsValue,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "windows"], js_name = create)]
+    fn windows_create(options: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = get)]
+    fn session_get(key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = set)]
+    fn session_set(items: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "session"], js_name = remove)]
+    fn session_remove(key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "contextMenus"], js_name = create)]
     fn context_menus_create(properties: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "contextMenus"], js_name = removeAll)]
@@ -115,6 +141,12 @@ async fn store(settings: &C2cSettings) -> Result<(), ErrorCode> {
 /// a content script (`sender.tab` set and not one of our own pages).
 struct Sender {
     url: Option<String>,
+    /// The frame's origin: all an `about:blank` or `srcdoc` frame has.
+    origin: Option<String>,
+    /// The tab's top page, when the browser tells it.
+    top_url: Option<String>,
+    tab: Option<i64>,
+    frame: Option<i64>,
     content_script: bool,
     extension_page: bool,
 }
@@ -123,12 +155,46 @@ impl Sender {
     fn of(sender: &JsValue) -> Sender {
         let extension_page = crate::from_extension_page(sender);
         let tab = field(sender, "tab");
+        let whole = |v: JsValue| v.as_f64().filter(|n| n.fract() == 0.0).map(|n| n as i64);
         Sender {
             url: field(sender, "url").as_string(),
+            origin: field(sender, "origin").as_string(),
+            top_url: field(&tab, "url").as_string(),
+            tab: whole(field(&tab, "id")),
+            frame: whole(field(sender, "frameId")),
             content_script: tab.is_object() && !extension_page,
             extension_page,
         }
     }
+
+    /// Click-to-call as it applies to the sending frame of a web page.
+    async fn site_state(&self, settings: &C2cSettings) -> SiteState {
+        let url = self.url.as_deref().unwrap_or("");
+        let frame = if c2c::site_of(url).is_some() {
+            url
+        } else {
+            self.origin.as_deref().unwrap_or(url)
+        };
+        let top = match (&self.top_url, self.frame, self.tab) {
+            (Some(top), _, _) => Some(top.clone()),
+            (None, Some(0), _) => self.url.clone(),
+            (None, Some(_), Some(tab)) => top_page(tab).await,
+            _ => None,
+        };
+        settings.frame_state(frame, top.as_deref())
+    }
+}
+
+/// The URL of `tab`'s top page, from our content script there.
+async fn top_page(tab: i64) -> Option<String> {
+    let message = chrome::from_json(&TabMessage::TopPage.encode());
+    let options = Object::new();
+    Reflect::set(&options, &"frameId".into(), &JsValue::from_f64(0.0)).ok()?;
+    let answer = JsFuture::from(tabs_send_message_to(tab as f64, &message, &options).ok()?)
+        .await
+        .ok()?;
+    let text = chrome::to_json(&answer)?;
+    serde_json::from_str::<TopPage>(&text).ok().map(|p| p.url)
 }
 
 fn reply(r: C2cReply) -> JsValue {
@@ -179,8 +245,12 @@ async fn handle(request: C2cRequest, sender: &Sender) -> JsValue {
         C2cRequest::GetSite { url } => {
             // A content script gets its own frame's state; an extension page
             // without `url` is no site.
-            let url = url.or(sender.url.clone().filter(|_| !sender.extension_page));
-            let site = settings().await.site_state(url.as_deref().unwrap_or(""));
+            let settings = settings().await;
+            let site = match url {
+                Some(url) => settings.site_state(&url),
+                None if sender.extension_page => settings.site_state(""),
+                None => sender.site_state(&settings).await,
+            };
             reply(C2cReply::Site { site })
         }
         C2cRequest::SetSite {
@@ -227,9 +297,7 @@ async fn handle(request: C2cRequest, sender: &Sender) -> JsValue {
             }
         }
         C2cRequest::CallNumber { number } => {
-            let state = settings()
-                .await
-                .site_state(sender.url.as_deref().unwrap_or(""));
+            let state = sender.site_state(&settings().await).await;
             if !state.active {
                 chrome::warn("ringside: click-to-call is off for the page that asked for a call");
                 return error(ErrorCode::Forbidden);
@@ -244,6 +312,144 @@ async fn handle(request: C2cRequest, sender: &Sender) -> JsValue {
             ));
             dial_as_popup(&target).await
         }
+        C2cRequest::ConfirmInTop { number } => {
+            if !sender.site_state(&settings().await).await.active {
+                chrome::warn("ringside: click-to-call is off for the frame that asked for a call");
+                return error(ErrorCode::Forbidden);
+            }
+            match dial_target(c2c::dial_input(&number), &rules().await) {
+                Ok((target, dial)) => {
+                    ask_confirmation(target, dial.clone(), sender.tab).await;
+                    reply(C2cReply::Resolved {
+                        dial,
+                        extension: None,
+                    })
+                }
+                Err(_) => error(ErrorCode::InvalidNumber),
+            }
+        }
+        C2cRequest::ConfirmedCall { token } => {
+            // A content script confirms from its tab's top document only,
+            // where the worker sent the confirmation.
+            if sender.content_script && sender.frame != Some(0) {
+                return error(ErrorCode::Forbidden);
+            }
+            let tab = if sender.extension_page {
+                None
+            } else {
+                sender.tab
+            };
+            let Some(pending) = pending().await else {
+                chrome::warn("ringside: a confirmation for no waiting call");
+                return error(ErrorCode::Forbidden);
+            };
+            if let Err(e) = pending.confirms(&token, tab, date_now() as u64) {
+                chrome::warn(&format!("ringside: confirmation refused: {e}"));
+                return error(ErrorCode::Forbidden);
+            }
+            // One use: gone before the call starts.
+            if let Ok(p) = session_remove(PENDING_KEY) {
+                let _ = JsFuture::from(p).await;
+            }
+            chrome::log(&format!(
+                "ringside: confirmed call: dialling {}",
+                pending.dial
+            ));
+            dial_as_popup(&pending.target).await
+        }
+    }
+}
+
+async fn pending() -> Option<PendingCall> {
+    let stored = JsFuture::from(session_get(PENDING_KEY).ok()?).await.ok()?;
+    let text = chrome::to_json(&field(&stored, PENDING_KEY))?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Shows the confirmation for a call the user asked for in `tab` (its top
+/// document) or, where no content script answers there, in the
+/// extension's own small window.
+async fn ask_confirmation(target: String, dial: String, tab: Option<i64>) {
+    let bytes = chrome::random_bytes::<16>();
+    if bytes.iter().all(|b| *b == 0) {
+        // No randomness: a guessable token would let a page confirm.
+        chrome::warn("ringside: no random token for the confirmation; not calling");
+        return;
+    }
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let call = PendingCall {
+        token: token.clone(),
+        target,
+        dial: dial.clone(),
+        tab: tab.filter(|id| *id >= 0),
+        created_ms: date_now() as u64,
+    };
+    let Ok(text) = serde_json::to_string(&call) else {
+        return;
+    };
+    let items = Object::new();
+    let _ = Reflect::set(&items, &PENDING_KEY.into(), &chrome::from_json(&text));
+    let stored = match session_set(&items) {
+        Ok(p) => JsFuture::from(p).await.is_ok(),
+        Err(_) => false,
+    };
+    if !stored {
+        chrome::warn("ringside: cannot keep the call for its confirmation");
+        return;
+    }
+    if let Some(id) = call.tab {
+        if shown_in_tab(id, &token, &dial).await {
+            return;
+        }
+    }
+    open_confirm_window(&token, &dial).await;
+}
+
+async fn shown_in_tab(tab: i64, token: &str, dial: &str) -> bool {
+    let message = chrome::from_json(
+        &TabMessage::ConfirmCall {
+            token: token.to_owned(),
+            dial: dial.to_owned(),
+        }
+        .encode(),
+    );
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"frameId".into(), &JsValue::from_f64(0.0));
+    let Ok(p) = tabs_send_message_to(tab as f64, &message, &options) else {
+        return false;
+    };
+    // No content script there (a PDF, the web store, a chrome:// page):
+    // the promise rejects.
+    let Ok(answer) = JsFuture::from(p).await else {
+        return false;
+    };
+    chrome::to_json(&answer)
+        .and_then(|t| serde_json::from_str::<ConfirmShown>(&t).ok())
+        .is_some_and(|a| a.shown)
+}
+
+async fn open_confirm_window(token: &str, dial: &str) {
+    let url = format!(
+        "confirm.html?token={}&dial={}",
+        js_sys::encode_uri_component(token),
+        js_sys::encode_uri_component(dial)
+    );
+    let options = Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&options, &JsValue::from_str(k), &v);
+    };
+    set("url", url.into());
+    set("type", "popup".into());
+    set("width", 360.into());
+    set("height", 220.into());
+    set("focused", true.into());
+    match windows_create(&options) {
+        Ok(p) => {
+            if let Err(e) = JsFuture::from(p).await {
+                chrome::warn(&format!("ringside: cannot open the confirmation: {e:?}"));
+            }
+        }
+        Err(e) => chrome::warn(&format!("ringside: cannot open the confirmation: {e:?}")),
     }
 }
 
@@ -331,9 +537,11 @@ pub async fn c2c_install() {
 }
 
 /// `chrome.contextMenus.onClicked`: the user picked "Call <selection>" in
-/// the browser's own menu, which no page can trigger, so it dials at once.
+/// the browser's own menu. No page can trigger that, but a selection can
+/// hold more or other than the user read, so the exact dial string is shown
+/// for confirmation first: in the tab's top document, else in our window.
 #[wasm_bindgen]
-pub async fn on_context_menu(info: JsValue) {
+pub async fn on_context_menu(info: JsValue, tab: JsValue) {
     if field(&info, "menuItemId").as_string().as_deref() != Some(MENU_ID) {
         return;
     }
@@ -342,8 +550,9 @@ pub async fn on_context_menu(info: JsValue) {
     };
     match dial_target(c2c::dial_input(&text), &rules().await) {
         Ok((target, dial)) => {
-            chrome::log(&format!("ringside: context menu: dialling {dial}"));
-            dial_as_popup(&target).await;
+            chrome::log(&format!("ringside: context menu: confirming {dial}"));
+            let tab = field(&tab, "id").as_f64().filter(|n| n.fract() == 0.0);
+            ask_confirmation(target, dial, tab.map(|n| n as i64)).await;
         }
         Err(e) => chrome::warn(&format!("ringside: the selection is not a number: {e}")),
     }

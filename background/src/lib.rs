@@ -9,6 +9,7 @@
 mod c2c;
 mod calls;
 mod chrome;
+mod presence;
 mod keys;
 mod settings;
 mod tls_probe;
@@ -329,6 +330,7 @@ pub async fn start() {
         }
     });
     calls::load().await;
+    presence::load().await;
     keys::load().await;
     with_worker(|w| w.input(|s, now| s.set_account(now, account)));
 }
@@ -372,6 +374,10 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
         Ok(reply) => return reply,
         Err(request) => request,
     };
+    let request = match presence::handle(request).await {
+        Ok(reply) => return reply,
+        Err(request) => request,
+    };
     match request {
         // Answered by settings::handle above.
         Request::Login { .. }
@@ -399,6 +405,10 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
         | Request::DeleteHistory { .. }
         | Request::GetCallSettings
         | Request::SetCallSettings { .. } => Reply::bad_request(),
+        // Answered by presence::handle above.
+        Request::GetCallHandling
+        | Request::SetCallHandling { .. }
+        | Request::ScheduleTick { .. } => Reply::bad_request(),
         Request::GetSnapshot => Reply::Snapshot {
             snapshot: settings::decorate(
                 with_worker(|w| w.supervisor.snapshot()).unwrap_or_else(Snapshot::unregistered),
@@ -473,7 +483,7 @@ pub fn on_connect(port: JsValue) {
 
 #[wasm_bindgen]
 pub fn on_alarm(name: String) {
-    if settings::on_alarm(&name) {
+    if settings::on_alarm(&name) || presence::on_alarm(&name) {
         return;
     }
     if name == WATCHDOG_ALARM {

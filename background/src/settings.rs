@@ -156,10 +156,12 @@ async fn set_presence(presence: Presence) -> bool {
         .await
         .is_ok();
     let ends_at = presence.ends_at();
+    let status = presence.status;
     with_state(|s| {
         s.presence = presence;
         s.status_timer = None;
     });
+    crate::presence::status_changed(status);
     let _ = settle(alarms_clear(STATUS_ALARM)).await;
     if let Some(at) = ends_at {
         if let Ok(info) = item("when", &JsValue::from_f64(at as f64)) {
@@ -304,7 +306,7 @@ pub async fn handle(request: Request) -> Result<Reply, Request> {
     }
 }
 
-async fn set_status(change: &StatusChange) -> Reply {
+pub(crate) async fn set_status(change: &StatusChange) -> Reply {
     let current = with_state(|s| s.presence.clone()).unwrap_or_default();
     match current.apply(change, now_unix_ms()) {
         Ok(presence) => {

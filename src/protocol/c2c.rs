@@ -111,6 +111,17 @@ pub enum TabMessage {
         token: String,
         dial: String,
     },
+    /// To the top document of a tab: which page is this? The content script
+    /// answers [`TopPage`]. A frame's click-to-call follows its page, and the
+    /// browser tells the worker the tab's URL only for sites in the host
+    /// permissions.
+    TopPage,
+}
+
+/// The content script's answer to [`TabMessage::TopPage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopPage {
+    pub url: String,
 }
 
 /// The content script's answer to [`TabMessage::ConfirmCall`].
@@ -136,7 +147,7 @@ impl Message for C2cReply {
     const TYPES: &'static [&'static str] = &["matches", "site", "c2c_settings", "resolved"];
 }
 impl Message for TabMessage {
-    const TYPES: &'static [&'static str] = &["site_changed", "confirm_call"];
+    const TYPES: &'static [&'static str] = &["site_changed", "confirm_call", "top_page"];
 }
 
 /// Who may send a request.

@@ -4,10 +4,36 @@
 //   const site = await servePages({ '/plain': { body: html }, '/csp': { body, headers } });
 //   await page.goto(site.url('/plain'));  ...  await site.close();
 
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 
-export async function servePages(pages) {
-  const server = http.createServer((req, res) => {
+/**
+ * `servePages` over https with a fresh self-signed certificate for 127.0.0.1 (the browser
+ * must be started with --ignore-certificate-errors): the extension's host permissions
+ * cover https sites only, and with them the browser tells it a tab's URL.
+ */
+export async function serveHttpsPages(pages) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ringside-cert-'));
+  try {
+    await promisify(execFile)('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    ]);
+    const [key, cert] = await Promise.all(['key.pem', 'cert.pem'].map((f) => readFile(path.join(dir, f))));
+    return await servePages(pages, { key, cert });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function servePages(pages, tls = null) {
+  const scheme = tls ? 'https' : 'http';
+  const handler = (req, res) => {
     const page = pages[new URL(req.url, 'http://x').pathname];
     if (!page) {
       res.writeHead(404).end();
@@ -15,12 +41,13 @@ export async function servePages(pages) {
     }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...(page.headers ?? {}) });
     res.end(page.body);
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   return {
-    origin: `http://127.0.0.1:${port}`,
-    url: (path) => `http://127.0.0.1:${port}${path}`,
+    origin: `${scheme}://127.0.0.1:${port}`,
+    url: (path) => `${scheme}://127.0.0.1:${port}${path}`,
     // The browser keeps connections alive; close() alone would wait for them.
     close: () =>
       new Promise((resolve) => {
@@ -69,4 +96,29 @@ export function numbersPage({ count, bytes, title = 'numbers' }) {
   }
   const body = `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>\n${rows.join('\n')}\n</body></html>`;
   return { body, numbers, text: rows.map((r) => r.replace(/<[^>]+>/g, '')).join('\n') };
+}
+
+/**
+ * Clicks, as the user would (trusted input at its place on screen), the `index`th button under the
+ * closed shadow root of the page's `localName` element (the confirmation: 0 = Call, 1 = Cancel).
+ */
+export async function clickShadowButton(page, localName, index) {
+  const cdp = await page.context().newCDPSession(page);
+  let box;
+  try {
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1, pierce: true });
+    const buttons = [];
+    const visit = (node, inside) => {
+      const here = inside || node.localName === localName;
+      if (here && node.localName === 'button') buttons.push(node.nodeId);
+      for (const child of [...(node.children ?? []), ...(node.shadowRoots ?? [])]) visit(child, here);
+    };
+    visit(root, false);
+    if (buttons[index] === undefined) throw new Error(`no button ${index} in <${localName}> (${buttons.length} found)`);
+    ({ model: box } = await cdp.send('DOM.getBoxModel', { nodeId: buttons[index] }));
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+  const [x1, y1, , , x3, y3] = box.content;
+  await page.mouse.click((x1 + x3) / 2, (y1 + y3) / 2);
 }
