@@ -1446,4 +1446,40 @@ mod tests {
         assert_eq!(tones(&mut calls), vec![Tone::None]);
         assert_eq!(calls.views()[0].state, CallPhase::Active);
     }
+
+    #[test]
+    fn dtmf_goes_as_rtp_events_and_falls_back_to_info_when_the_connection_cannot() {
+        //  popup          Calls                offscreen          engine
+        //  dtmf 5 ---->   media_dtmf -------->
+        //                 <------------------- sent: false
+        //                 send_dtmf() ---------------------------> INFO
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let inv = dialled_and_invited(&mut calls, &mut ua, now);
+        let answered = reply(&inv, 200, &[("Contact", "<sip:b@192.0.2.5>")]);
+        ua.handle_transport(now, &answered).unwrap();
+        feed(&mut calls, &mut ua, now);
+        sent_requests(&mut ua);
+        actions(&mut calls);
+        let id = calls.views()[0].id;
+        let dtmf = Request::Dtmf {
+            call: id,
+            digits: "5".into(),
+        };
+        assert_eq!(calls.command(Some(&mut ua), true, now, dtmf), Reply::Ok);
+        let request = match actions(&mut calls).as_slice() {
+            [CallAction::Media(m @ MediaRequest::MediaDtmf { .. })] => m.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(sent_requests(&mut ua).is_empty(), "RTP events, no INFO");
+        let sent = Ok(MediaReply::MediaDtmf { sent: true });
+        calls.handle_media_reply(Some(&mut ua), now, &request, sent);
+        assert!(sent_requests(&mut ua).is_empty());
+        let refused = Ok(MediaReply::MediaDtmf { sent: false });
+        calls.handle_media_reply(Some(&mut ua), now, &request, refused);
+        let info = sent_requests(&mut ua);
+        assert_eq!(info.len(), 1);
+        assert_eq!(info[0].method, rsip::Method::Info);
+    }
 }

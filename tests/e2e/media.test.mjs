@@ -166,9 +166,14 @@ test('chosen microphone and speaker: capture from that input, audio element on t
   const s = await stats(a, call.out);
   assert.equal(s.sink_id, speaker);
   assert.equal(s.microphone, microphone);
-  // A change mid-call applies at once.
-  await settings(a, { speaker: null });
+  // A change mid-call applies at once: output, and the captured input.
+  const other = inputs[0].id;
+  assert.notEqual(other, microphone);
+  await settings(a, { speaker: null, microphone: other });
   await until('the default output again', async () => (await stats(a, call.out)).sink_id === '');
+  await until('capture from the other input', async () => (await stats(a, call.out)).microphone === other);
+  const sent = (await stats(a, call.out)).bytes_sent;
+  await until('audio still going out', async () => (await stats(a, call.out)).bytes_sent > sent);
   await hangup(a, call.out, b, call.in);
   await settings(a, { microphone: null, speaker: null });
 });
