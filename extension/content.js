@@ -139,7 +139,8 @@
   function queueRun(run) {
     if (!run.length || (run.units ?? 0) < 5) return;
     if (run.length === 1) return queueNodes(run);
-    if (!DIGITS.test(run.map((n) => n.data).join(''))) return;
+    const text = run.map((n) => n.data).join('');
+    if (!DIGITS.test(text)) return;
     let part = [];
     for (const node of run) {
       if (seen.has(node) || skipped(node.parentElement)) {
@@ -149,12 +150,13 @@
         part.push(node);
       }
     }
-    queueNodes(part);
+    queueNodes(part, part.length === run.length ? text : undefined);
   }
 
-  function queueNodes(nodes) {
+  // `text`: the nodes' text joined, when the caller has it already.
+  function queueNodes(nodes, text) {
     if (!nodes.length) return;
-    const text = nodes.length === 1 ? nodes[0].data : nodes.map((n) => n.data).join('');
+    text ??= nodes.length === 1 ? nodes[0].data : nodes.map((n) => n.data).join('');
     if (text.length < 5 || !DIGITS.test(text)) return;
     if (nodes.length === 1 && (seen.has(nodes[0]) || skipped(nodes[0].parentElement))) return;
     const starts = [];
