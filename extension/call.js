@@ -2,5 +2,6 @@
 // Yew app (pkg/ringside_popup.js) renders the call view into #call-app, with
 // the same components and styles as the popup's Calls screen.
 import init from './pkg/ringside_popup.js';
+import { start } from './locales.js';
 
-init().catch((error) => console.error('ringside: call window failed to start', error));
+start(init).catch((error) => console.error('ringside: call window failed to start', error));

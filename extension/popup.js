@@ -1,6 +1,7 @@
 // Popup loader: the Yew app (pkg/ringside_popup.js) renders into #app on init.
 // The helpers below wrap promise-based browser APIs the popup only reads.
 import init from './pkg/ringside_popup.js';
+import { start } from './locales.js';
 
 // Audio inputs and outputs for the Settings screen. Labels are empty until
 // the extension was once granted the microphone; the popup then numbers them.
@@ -41,4 +42,4 @@ window.ringsideActiveTabUrl = async () => {
   return tab?.url ?? '';
 };
 
-init().catch((error) => console.error('ringside: popup failed to start', error));
+start(init).catch((error) => console.error('ringside: popup failed to start', error));

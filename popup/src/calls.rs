@@ -195,7 +195,7 @@ pub fn call_item(props: &CallProps) -> Html {
     };
     let seconds = call_seconds(call, props.now);
     html! {
-        <li class="call" data-call-id={id.to_string()} data-state={format!("{:?}", call.state).to_lowercase()}
+        <li class="call" data-call-id={id.to_string()} data-state={phase_name(call.state)}
             aria-label={name.clone()}>
             <div class="call-head">
                 <span class="name">{ name.clone() }</span>
@@ -222,5 +222,17 @@ pub fn call_item(props: &CallProps) -> Html {
                 <p class="form-error" role="alert">{ tr(lang, key, &[]) }</p>
             }
         </li>
+    }
+}
+
+/// The `data-state` attribute (the wire name): tests and styles select on it.
+fn phase_name(phase: CallPhase) -> &'static str {
+    match phase {
+        CallPhase::Dialing => "dialing",
+        CallPhase::Early => "early",
+        CallPhase::Ringing => "ringing",
+        CallPhase::Active => "active",
+        CallPhase::Held => "held",
+        CallPhase::Ended => "ended",
     }
 }

@@ -1,7 +1,7 @@
 //! The History screen: all / incoming / outgoing / missed, time and
 //! duration, click to call back, notes, delete one or all.
 
-use ringside::history::HistoryEntry;
+use ringside::history::{HistoryEntry, HistoryKind};
 use ringside::protocol::{Reply, Request};
 use ringside::ui_state::{filter_history, format_duration, history_kind_key, HistoryFilter};
 use web_sys::HtmlTextAreaElement;
@@ -109,7 +109,7 @@ pub fn history_screen(props: &ScreenProps) -> Html {
             _ => html! {},
         };
         html! {
-            <li class="entry" data-kind={format!("{:?}", entry.kind).to_lowercase()} data-id={id.to_string()}>
+            <li class="entry" data-kind={kind_name(entry.kind)} data-id={id.to_string()}>
                 <button type="button" class="callback" aria-label={tr(lang, "callName", &[&name, &entry.number])} onclick={call_back}>
                     <span class="name">{ name.clone() }</span>
                     <span class="meta">
@@ -170,5 +170,16 @@ pub fn history_screen(props: &ScreenProps) -> Html {
                 </button>
             }
         </div>
+    }
+}
+
+/// The `data-kind` attribute (the wire name): tests and styles select on it.
+fn kind_name(kind: HistoryKind) -> &'static str {
+    match kind {
+        HistoryKind::Outgoing => "outgoing",
+        HistoryKind::Incoming => "incoming",
+        HistoryKind::Missed => "missed",
+        HistoryKind::Rejected => "rejected",
+        HistoryKind::Forwarded => "forwarded",
     }
 }

@@ -1,6 +1,8 @@
 //! Translations, switched at runtime: chrome.i18n only knows the browser's
-//! language, so both `_locales` tables are compiled in and looked up here.
-//! `_locales` stays the single table (the manifest uses it too).
+//! language, so both `_locales` tables are looked up here. `_locales` stays
+//! the single table (the manifest uses it too); the page's loader
+//! (extension/locales.js) fetches both files before the app starts, which
+//! keeps ~40 kB of JSON out of the wasm.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -8,10 +10,16 @@ use std::rc::Rc;
 
 use ringside::settings::Language;
 use serde::Deserialize;
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
-const EN: &str = include_str!("../../extension/_locales/en/messages.json");
-const ZH_CN: &str = include_str!("../../extension/_locales/zh_CN/messages.json");
+#[wasm_bindgen]
+extern "C" {
+    /// The text of `_locales/<locale>/messages.json`, as loaded by
+    /// extension/locales.js; throws or returns a non-string without it.
+    #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideMessages)]
+    fn js_messages(locale: &str) -> Result<JsValue, JsValue>;
+}
 
 #[derive(Deserialize)]
 struct Entry {
@@ -37,13 +45,18 @@ fn table(language: Language) -> Rc<Table> {
         tables
             .entry(language)
             .or_insert_with(|| {
-                let source = match language {
-                    Language::En => EN,
-                    Language::ZhCn => ZH_CN,
+                let locale = match language {
+                    Language::En => "en",
+                    Language::ZhCn => "zh_CN",
                 };
-                // The files are checked by the core's locale test; a broken
-                // one shows keys instead of text rather than stopping the popup.
-                Rc::new(serde_json::from_str(source).unwrap_or_default())
+                let source = js_messages(locale)
+                    .ok()
+                    .and_then(|text| text.as_string())
+                    .unwrap_or_default();
+                // The files are checked by the core's locale test; a broken or
+                // missing one shows keys instead of text rather than stopping
+                // the popup.
+                Rc::new(serde_json::from_str(&source).unwrap_or_default())
             })
             .clone()
     })
@@ -70,7 +83,7 @@ pub fn tr(language: Language, key: &str, substitutions: &[&str]) -> String {
     for (name, placeholder) in &entry.placeholders {
         let value = positional(&placeholder.content, substitutions);
         text = text
-            .replace(&format!("${}$", name.to_uppercase()), &value)
+            .replace(&format!("${}$", name.to_ascii_uppercase()), &value)
             .replace(&format!("${name}$"), &value);
     }
     positional(&text, substitutions)
