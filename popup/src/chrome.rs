@@ -3,6 +3,7 @@
 
 use js_sys::{Function, Promise};
 use ringside::protocol::c2c::{C2cReply, C2cRequest};
+use ringside::protocol::keys::{KeysReply, KeysRequest};
 use ringside::protocol::{Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -60,6 +61,18 @@ pub async fn request(request: &Request) -> Result<Reply, WorkerUnavailable> {
 pub async fn request_c2c(request: &C2cRequest) -> Option<C2cReply> {
     let text = send_text(&request.encode()).await.ok()?;
     C2cReply::decode(&text).ok()
+}
+
+/// A function-keys request; `None` for an error reply or no worker.
+pub async fn request_keys(request: &KeysRequest) -> Option<KeysReply> {
+    let text = send_text(&request.encode()).await.ok()?;
+    KeysReply::decode(&text).ok()
+}
+
+/// Press key `id`: the worker answers like a call command.
+pub async fn request_press(id: u32) -> Result<Reply, WorkerUnavailable> {
+    let text = send_text(&KeysRequest::PressKey { id }.encode()).await?;
+    Reply::decode(&text).map_err(|_| WorkerUnavailable)
 }
 
 async fn send_text(encoded: &str) -> Result<String, WorkerUnavailable> {

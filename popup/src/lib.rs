@@ -14,8 +14,11 @@ mod dial;
 mod header;
 mod history;
 mod i18n;
+mod keys;
 mod login;
+mod rules;
 mod settings_view;
+mod status_settings;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -195,9 +198,7 @@ fn app() -> Html {
                             Screen::Dial => html! { <dial::DialScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
                             Screen::Calls => html! { <calls::CallsScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
                             Screen::History => html! { <history::HistoryScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
-                            Screen::FunctionKeys => html! {
-                                <p id="keys-empty" class="empty">{ tr(lang, "keysEmpty", &[]) }</p>
-                            },
+                            Screen::FunctionKeys => html! { <keys::KeysScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
                             Screen::Settings => html! { <settings_view::SettingsScreen ui={ui_rc.clone()} dispatch={dispatch.clone()} /> },
                         }
                     }

@@ -279,6 +279,7 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
                     { field_error("errOutboundPrefix") }
                 </div>
             </section>
+            <crate::status_settings::CallHandlingSettings />
             <crate::c2c_view::ClickToCall />
             <section aria-labelledby="settings-shortcuts">
                 <h2 id="settings-shortcuts">{ tr(lang, "settingsShortcuts", &[]) }</h2>
