@@ -113,10 +113,7 @@ pub async fn on_message(message: &JsValue, sender: &JsValue) -> Option<JsValue> 
             let ours = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-                .is_some_and(|t| {
-                    ["get_keys", "set_keys", "export_keys", "import_keys", "press_key"]
-                        .contains(&t.as_str())
-                });
+                .is_some_and(|t| KeysRequest::is_key_type(&t));
             if !ours {
                 return None;
             }

@@ -77,6 +77,11 @@ impl KeysRequest {
             Err(e) => Err(e),
         }
     }
+    /// Whether `type` names a key request (for telling a malformed key
+    /// message from another module's message).
+    pub fn is_key_type(message_type: &str) -> bool {
+        <KeysRequest as Message>::TYPES.contains(&message_type)
+    }
     pub fn decode(text: &str) -> Result<KeysRequest, ProtocolError> {
         decode(text)
     }

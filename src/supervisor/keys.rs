@@ -1087,4 +1087,48 @@ mod tests {
         assert_eq!(keys.subscribed(), 1);
         assert_eq!(keys.views().len(), 1);
     }
+    #[test]
+    fn a_pressed_key_s_headers_reach_the_invite() {
+        use crate::protocol::calls::{MediaReply, MediaRequest};
+        use crate::protocol::Reply;
+        use crate::supervisor::calls::{CallAction, Calls};
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let reply = calls.dial_with_headers(
+            true,
+            now,
+            "sip:1001@pbx.test",
+            vec![(
+                "Replaces".into(),
+                "abc@a;to-tag=atag;from-tag=btag;early-only".into(),
+            )],
+        );
+        let Reply::Call { call } = reply else {
+            panic!("{reply:?}")
+        };
+        let offer = std::iter::from_fn(|| calls.poll_action())
+            .find_map(|a| match a {
+                CallAction::Media(m @ MediaRequest::MediaOffer { .. }) => Some(m),
+                _ => None,
+            })
+            .unwrap();
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\n";
+        calls.handle_media_reply(
+            Some(&mut ua),
+            now,
+            &offer,
+            Ok(MediaReply::MediaSdp {
+                call,
+                sdp: sdp.into(),
+            }),
+        );
+        let invite = sent_requests(&mut ua).remove(0);
+        assert_eq!(invite.method, Method::Invite);
+        assert_eq!(
+            header(&invite, "Replaces"),
+            Some("abc@a;to-tag=atag;from-tag=btag;early-only")
+        );
+        assert!(invite.uri.to_string().starts_with("sip:1001@pbx.test"));
+    }
 }
