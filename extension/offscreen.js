@@ -166,33 +166,55 @@ function applyOutgoing(call) {
 }
 
 const MIRROR = { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
+const NO_SEND = { sendrecv: 'recvonly', sendonly: 'inactive', recvonly: 'recvonly', inactive: 'inactive' };
+const NO_RECV = { sendrecv: 'sendonly', sendonly: 'sendonly', recvonly: 'inactive', inactive: 'inactive' };
+const DIRECTION = /^a=(sendrecv|sendonly|recvonly|inactive)(?=\r?$)/m;
 
-// The remote description as the far end's answer to our direction `want`:
-// the same codecs, ICE and DTLS parameters (so nothing restarts), the
-// mirrored direction, and a fixed DTLS role where it was an offer's actpass.
-function mirroredAnswer(remote, local, want) {
+// The remote description as the far end's answer to our directions `wants`
+// (by mid): the same codecs, ICE and DTLS parameters (so
+// nothing restarts), each section's mirrored direction, and a fixed DTLS
+// role where the remote SDP was an offer (actpass).
+function mirroredAnswer(remote, local, wants) {
   const ours = /a=setup:(active|passive)/.exec(local)?.[1];
-  let sdp = remote.replace(/a=(sendrecv|sendonly|recvonly|inactive)\r?\n/g, `a=${MIRROR[want]}\r\n`);
-  if (!/a=(sendrecv|sendonly|recvonly|inactive)\r?\n/.test(sdp)) sdp = `${sdp.replace(/\r?\n?$/, '')}\r\na=${MIRROR[want]}\r\n`;
+  const [session, ...sections] = remote.split(/\r?\n(?=m=)/);
+  const mirrored = sections.map((section, i) => {
+    // A section without a mid (not from a browser) is matched by position.
+    const mid = /^a=mid:(\S+)/m.exec(section)?.[1];
+    const want = mid === undefined ? [...wants.values()][i] : wants.get(mid);
+    if (!want) return section;
+    const line = `a=${MIRROR[want]}`;
+    return DIRECTION.test(section) ? section.replace(DIRECTION, line) : `${section.replace(/\r?\n$/, '')}\r\n${line}`;
+  });
+  let sdp = [session, ...mirrored].join('\r\n');
+  if (!sdp.endsWith('\n')) sdp += '\r\n';
   if (ours) sdp = sdp.replace(/a=setup:actpass/g, `a=setup:${ours === 'active' ? 'passive' : 'active'}`);
   return sdp;
 }
 
 // Hold is signalled by the engine (re-INVITE with sendonly / inactive). The
 // connection follows with a local renegotiation against the SDP the far end
-// already gave, so the transceiver's direction really changes (Chrome stops
-// sending, or receiving) without a second offer/answer on the wire.
+// already gave, so the transceivers' directions really change (Chrome stops
+// sending, or receiving) without a second offer/answer on the wire. A line
+// we send on goes sendrecv minus what hold takes away; a line we only
+// receive (a video offer answered without a camera) stays receive-only.
 async function redirect(call) {
-  const want = call.held ? (call.remoteHeld ? 'inactive' : 'sendonly') : call.remoteHeld ? 'recvonly' : 'sendrecv';
-  const transceiver = call.pc.getTransceivers()[0];
   const remote = call.pc.currentRemoteDescription?.sdp;
-  if (!transceiver || !remote || call.pc.signalingState !== 'stable' || transceiver.direction === want) return;
-  transceiver.direction = want;
+  if (!remote || call.pc.signalingState !== 'stable') return;
+  const transceivers = call.pc.getTransceivers().filter((t) => !t.stopped && t.mid !== null);
+  const wants = new Map();
+  for (const t of transceivers) {
+    let want = t.sender.track ? 'sendrecv' : 'recvonly';
+    // Holding, we stop listening (a=sendonly, RFC 3264 §8.4); held, we stop sending.
+    if (call.held) want = NO_RECV[want];
+    if (call.remoteHeld) want = NO_SEND[want];
+    wants.set(t.mid, want);
+  }
+  if (transceivers.every((t) => t.currentDirection === wants.get(t.mid))) return;
+  for (const t of transceivers) t.direction = wants.get(t.mid);
   try {
     await call.pc.setLocalDescription(await call.pc.createOffer());
-    const local = call.pc.localDescription.sdp;
-    const answer = mirroredAnswer(remote, call.pc.currentLocalDescription?.sdp ?? local, want);
-    await call.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    const local = call.pc.currentLocalDescription?.sdp ?? call.pc.localDescription.sdp;
+    await call.pc.setRemoteDescription({ type: 'answer', sdp: mirroredAnswer(remote, local, wants) });
   } catch (e) {
     console.warn('ringside: hold renegotiation failed', e);
     if (call.pc.signalingState === 'have-local-offer') await call.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
