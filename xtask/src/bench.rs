@@ -45,7 +45,7 @@ pub fn run() -> Result<()> {
         same_run.extend(baselines);
     });
     let mut scripted = Vec::new();
-    for script in ["tests/e2e/bench-c2c.mjs", "tests/e2e/bench-calls.mjs"] {
+    for script in ["tests/e2e/bench-c2c.mjs", "tests/e2e/bench-calls.mjs", "tests/e2e/bench-blf.mjs"] {
         scripted.push(script::metrics(script, &dist.dir).map(|(figures, baselines)| {
             metrics.extend(figures);
             same_run.extend(baselines);

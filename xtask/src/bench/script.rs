@@ -45,6 +45,7 @@ pub fn metrics(script: &str, dist_dir: &Path) -> Result<(Vec<Metric>, Map<String
         let unit = match entry["unit"].as_str() {
             Some("ms") => "ms",
             Some("bytes") => "bytes",
+            Some("pct") => "pct",
             _ => "ratio",
         };
         if let Some(base) = entry["baseline"].as_f64() {
