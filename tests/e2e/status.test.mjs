@@ -1,0 +1,171 @@
+// Statuses handle calls (issue 6): Ringside 1001 through the local Kamailio,
+// called by JsSIP peers and by a second Ringside (1002), whose engine follows
+// a 302 the way phones do. Configuration and status go through the worker's
+// runtime-message protocol (`set_call_handling`, `set_status`); the schedule
+// is evaluated at chosen instants with `schedule_tick`, the same code path
+// the worker's alarm runs with the real clock.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { JsSIP, jssipCall, jssipUA, nextIncoming, startPbx } from '../peers/index.js';
+import { launchExtension } from './lib/extension.mjs';
+
+const V = 1;
+let pbx;
+let a; // Ringside 1001: the statuses under test
+let b; // Ringside 1002: a caller that follows redirects
+const peers = {};
+
+async function ringside(user) {
+  const ext = await launchExtension();
+  const page = await ext.context.newPage();
+  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
+  await page.evaluate((account) => chrome.storage.local.set({ account }), {
+    server: pbx.ws_url,
+    username: user,
+    password: `pass${user}`,
+  });
+  const send = (msg) => page.evaluate((m) => chrome.runtime.sendMessage(m), { v: V, ...msg });
+  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
+  return { ext, page, user, send, snap };
+}
+
+async function until(what, fn, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn().catch((e) => e);
+    if (last && !(last instanceof Error)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+/** Store `config` on 1001; the reply is the stored configuration. */
+async function configure(config) {
+  const reply = await a.send({ type: 'set_call_handling', config });
+  assert.equal(reply.type, 'call_handling', JSON.stringify(reply));
+  return reply.config;
+}
+
+async function setStatus(status) {
+  const reply = await a.send({ type: 'set_status', change: { status } });
+  assert.equal(reply.type, 'snapshot', JSON.stringify(reply));
+  assert.equal(reply.snapshot.presence.status, status);
+}
+
+/** A JsSIP peer calls 1001; resolves with how it ended or 'ringing'. */
+function jssipOutcome(peer, ringsFor = 1500) {
+  const session = jssipCall(peer, '1001');
+  return new Promise((resolve) => {
+    let timer;
+    session.on('progress', () => {
+      // Still ringing after a while: the call got through; stop it.
+      timer ??= setTimeout(() => {
+        resolve({ outcome: 'ringing' });
+        session.terminate();
+      }, ringsFor);
+    });
+    session.on('failed', (e) => {
+      clearTimeout(timer);
+      resolve({ outcome: 'failed', code: e.message?.status_code, cause: e.cause });
+    });
+    session.on('confirmed', () => resolve({ outcome: 'answered' }));
+  });
+}
+
+before(async () => {
+  pbx = await startPbx();
+  [a, b] = await Promise.all([ringside('1001'), ringside('1002')]);
+  for (const user of ['1003', '1004', '1005']) {
+    peers[user] = await jssipUA({ wsUrl: pbx.ws_url, user });
+  }
+  for (const side of [a, b]) {
+    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered', 20_000);
+  }
+});
+
+after(async () => {
+  for (const peer of Object.values(peers)) peer.stop();
+  await Promise.all([a?.ext.close(), b?.ext.close()]);
+  await pbx?.stop();
+});
+
+test('Do Not Disturb rejects an incoming call with 486 and nothing rings', async () => {
+  await configure({});
+  await setStatus('do_not_disturb');
+  const result = await jssipOutcome(peers['1004']);
+  assert.deepEqual([result.outcome, result.code], ['failed', 486], JSON.stringify(result));
+  assert.equal(result.cause, JsSIP.C.causes.BUSY);
+  assert.deepEqual((await a.snap()).calls, []);
+  await setStatus('available');
+  assert.equal((await jssipOutcome(peers['1004'])).outcome, 'ringing');
+});
+
+test('Away with forward-always redirects to the target, which rings', async () => {
+  const forward = { action: { kind: 'forward', to: { kind: 'number', number: '1003' } } };
+  await configure({ statuses: [{ status: 'away', internal: forward, external: forward }] });
+  await setStatus('away');
+  const incoming = nextIncoming(peers['1003'], 10_000);
+  const dialled = await b.send({ type: 'dial', number: '1001' });
+  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
+  const atTarget = await incoming;
+  assert.match(atTarget.remote_identity.uri.user, /^1002$/, 'the original caller reaches the target');
+  assert.ok(!(await a.snap()).calls.some((c) => c.state === 'ringing'), '1001 itself never rang');
+  atTarget.terminate({ status_code: 486 });
+  await until('the caller to see the end', async () => (await b.snap()).calls.every((c) => c.state === 'ended'));
+  await setStatus('available');
+});
+
+test('A block pattern hangs up; an allow rule above it lets one number through', async () => {
+  await configure({
+    rules: [
+      { pattern: '1005', action: { kind: 'accept' } },
+      { pattern: '100[4-9]', action: { kind: 'hang_up' } },
+    ],
+  });
+  const blocked = await jssipOutcome(peers['1004']);
+  assert.deepEqual([blocked.outcome, blocked.code], ['failed', 486], JSON.stringify(blocked));
+  const allowed = jssipOutcome(peers['1005']);
+  const ringing = await until('1005 ringing on 1001', async () =>
+    (await a.snap()).calls.find((c) => c.number === '1005' && c.state === 'ringing'),
+  );
+  assert.equal(ringing.direction, 'incoming');
+  assert.equal((await allowed).outcome, 'ringing');
+  // A bad pattern is refused with its field and a translated key.
+  const refused = await a.send({
+    type: 'set_call_handling',
+    config: { rules: [{ pattern: '[9-1]', action: { kind: 'hang_up' } }] },
+  });
+  assert.equal(refused.type, 'call_handling_invalid', JSON.stringify(refused));
+  assert.deepEqual(refused.errors, [{ field: 'rules.0.pattern', error: 'pattern' }]);
+});
+
+test('The office-hours schedule switches the status at a boundary', async () => {
+  await configure({
+    schedule: {
+      enabled: true,
+      days: [1, 2, 3, 4, 5, 6, 7],
+      office: { start: '09:00', end: '18:00' },
+      break_time: null,
+      office_status: 'available',
+      outside_status: 'off_work',
+      utc_offset_minutes: 0,
+    },
+  });
+  const tick = async (iso) => {
+    const reply = await a.send({ type: 'schedule_tick', now_ms: Date.parse(iso) });
+    assert.equal(reply.type, 'snapshot', JSON.stringify(reply));
+    return reply.snapshot.presence.status;
+  };
+  assert.equal(await tick('2026-11-23T17:59:00Z'), 'available');
+  // A status picked by hand stays until the next boundary…
+  await setStatus('away');
+  assert.equal(await tick('2026-11-23T17:59:59Z'), 'away');
+  // …where the schedule takes over.
+  assert.equal(await tick('2026-11-23T18:00:00Z'), 'off_work');
+  assert.equal(await tick('2026-11-24T09:00:00Z'), 'available');
+  const alarm = await a.page.evaluate(() => chrome.alarms.get('ringside-schedule'));
+  assert.ok(alarm && alarm.scheduledTime > Date.now(), `next boundary alarm: ${JSON.stringify(alarm)}`);
+  await configure({});
+});
