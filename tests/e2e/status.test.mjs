@@ -141,6 +141,22 @@ test('A block pattern hangs up; an allow rule above it lets one number through',
   assert.deepEqual(refused.errors, [{ field: 'rules.0.pattern', error: 'pattern' }]);
 });
 
+test('An intercom call (Call-Info answer-after=0) is answered by itself', async () => {
+  await configure({});
+  // 1002's intercom key sends the auto-answer request (helper "keys").
+  const keys = { keys: [{ id: 1, kind: 'intercom', label: '1001', value: '1001' }], settings: {} };
+  assert.equal((await b.send({ type: 'set_keys', config: keys })).type, 'keys');
+  const pressed = await b.send({ type: 'press_key', id: 1 });
+  assert.equal(pressed.type, 'call', JSON.stringify(pressed));
+  // Nobody answers on 1001: it answers by itself.
+  const mine = await until('1001 answered the intercom call', async () =>
+    (await a.snap()).calls.find((c) => c.number === '1002' && c.state === 'active'),
+  );
+  await until('1002 connected', async () => (await b.snap()).calls.find((c) => c.id === pressed.call && c.state === 'active'));
+  assert.equal((await a.send({ type: 'hangup', call: mine.id })).type, 'ok');
+  await until('1002 sees the end', async () => (await b.snap()).calls.every((c) => c.state === 'ended'));
+});
+
 test('The office-hours schedule switches the status at a boundary', async () => {
   await configure({
     schedule: {
