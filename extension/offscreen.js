@@ -255,12 +255,16 @@ function mix(ids) {
   const members = ids.map((id) => calls.get(id)).filter(Boolean);
   if (members.length < 2) return;
   const ctx = new AudioContext();
+  ctx.resume().catch(() => {});
   const nodes = [];
   for (const call of members) {
     const dest = ctx.createMediaStreamDestination();
     ctx.createMediaStreamSource(new MediaStream([call.track])).connect(dest);
     for (const other of members) {
-      if (other !== call && other.remote) ctx.createMediaStreamSource(other.remote).connect(dest);
+      // A leg that was on hold has no remote track until its resume is
+      // negotiated (createMediaStreamSource would throw and leave no mix);
+      // its ontrack rebuilds the mix with it.
+      if (other !== call && other.remote?.getAudioTracks().length) ctx.createMediaStreamSource(other.remote).connect(dest);
     }
     const mixed = dest.stream.getAudioTracks()[0];
     call.sender.replaceTrack(mixed);
