@@ -748,8 +748,10 @@ mod tests {
             config(vec![long]).validate(),
             Err(KeyError::LabelTooLong { index: 0 })
         );
-        let mut settings = KeySettings::default();
-        settings.pickup_code = "pick".into();
+        let settings = KeySettings {
+            pickup_code: "pick".into(),
+            ..KeySettings::default()
+        };
         assert_eq!(
             KeyConfig {
                 keys: vec![],

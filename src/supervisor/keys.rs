@@ -207,7 +207,7 @@ impl Keys {
                 kept.push(Monitor::new(package, &target));
             }
         }
-        kept.sort_by(|a, b| a.package.cmp(&b.package));
+        kept.sort_by_key(|m| m.package);
         self.monitors = kept;
         self.agent_active
             .retain(|(id, _)| config.keys.iter().any(|k| k.id == *id));
