@@ -197,7 +197,15 @@ function mirroredAnswer(remote, local, wants) {
 // sending, or receiving) without a second offer/answer on the wire. A line
 // we send on goes sendrecv minus what hold takes away; a line we only
 // receive (a video offer answered without a camera) stays receive-only.
-async function redirect(call) {
+// Renegotiations of one call run one after the other, each from the flags
+// as they are when it starts: a local and a remote hold change arriving
+// together must both end up applied.
+function redirect(call) {
+  call.redirecting = (call.redirecting ?? Promise.resolve()).then(() => renegotiate(call));
+  return call.redirecting;
+}
+
+async function renegotiate(call) {
   const remote = call.pc.currentRemoteDescription?.sdp;
   if (!remote || call.pc.signalingState !== 'stable') return;
   const transceivers = call.pc.getTransceivers().filter((t) => !t.stopped && t.mid !== null);
