@@ -1131,4 +1131,93 @@ mod tests {
         );
         assert!(invite.uri.to_string().starts_with("sip:1001@pbx.test"));
     }
+    /// Through the supervisor: keys subscribe after registration, a drop
+    /// shows every lamp unknown, the reconnect sends the REGISTER alone and
+    /// the subscriptions follow it, paced.
+    #[test]
+    fn the_supervisor_resubscribes_after_re_registration() {
+        use crate::account::Account;
+        use crate::engine::test_support::reply;
+        use crate::supervisor::{Action, Supervisor};
+
+        fn requests(s: &mut Supervisor) -> Vec<Request> {
+            std::iter::from_fn(|| s.poll_action())
+                .filter_map(|a| match a {
+                    Action::Send { text, .. } => match codec::parse(text.as_bytes()) {
+                        Ok(rsip::SipMessage::Request(r)) => Some(r),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect()
+        }
+        fn register(s: &mut Supervisor, now: Instant, generation: u64) {
+            s.handle_open(now, generation);
+            let first = requests(s);
+            assert_eq!(first.len(), 1, "the REGISTER alone: {first:?}");
+            let challenge = (
+                "WWW-Authenticate",
+                r#"Digest realm="pbx.test", nonce="abc", algorithm=MD5"#,
+            );
+            s.handle_message(now, generation, &reply(&first[0], 401, &[challenge]))
+                .unwrap();
+            let second = requests(s);
+            s.handle_message(
+                now,
+                generation,
+                &reply(&second[0], 200, &[("Expires", "600")]),
+            )
+            .unwrap();
+        }
+        fn subscribes(s: &mut Supervisor, from: Instant) -> usize {
+            let mut n = requests(s).len();
+            let mut now = from;
+            for _ in 0..20 {
+                match s.poll_timeout() {
+                    Some(at) if at <= from + Duration::from_secs(1) => now = at.max(now),
+                    _ => break,
+                }
+                s.handle_timeout(now);
+                n += requests(s)
+                    .iter()
+                    .filter(|r| r.method == Method::Subscribe)
+                    .count();
+            }
+            n
+        }
+
+        let mut s = Supervisor::new(String::new(), 7);
+        let mut cfg = config(vec![
+            key(1, KeyKind::Blf, "1002"),
+            key(2, KeyKind::Blf, "1003"),
+            key(3, KeyKind::Park, "701"),
+        ]);
+        cfg.settings.blf_presence = false;
+        s.set_keys(at_secs(0), cfg);
+        let account = Account {
+            server: "ws://127.0.0.1:8088".into(),
+            username: "1001".into(),
+            password: "pass1001".into(),
+            auth_id: None,
+            display_name: None,
+        }
+        .validate()
+        .unwrap();
+        s.set_account(at_secs(0), Some(account));
+        let _ = requests(&mut s);
+        register(&mut s, at_secs(0), 1);
+        assert_eq!(subscribes(&mut s, at_secs(0)), 3);
+
+        s.handle_closed(at_secs(10), 1);
+        assert!(s.snapshot().keys.iter().all(|k| k.lamp == Lamp::Unknown));
+        let retry = s.retry_at().unwrap();
+        s.handle_timeout(retry);
+        let _ = requests(&mut s);
+        register(&mut s, retry, 2);
+        assert_eq!(
+            subscribes(&mut s, retry),
+            3,
+            "resubscribed after registering"
+        );
+    }
 }
