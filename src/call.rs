@@ -266,12 +266,15 @@ impl Call {
         Ok(call)
     }
 
-    /// An incoming INVITE outside any dialog: answers 180 and reports it.
+    /// An incoming INVITE outside any dialog: answers 180 (unless `ring` is
+    /// off: the application screens it first, see [`Call::ring`]) and
+    /// reports it.
     pub fn incoming(
         io: &mut Io<'_>,
         handle: CallHandle,
         invite: Request,
         replaces: Option<CallHandle>,
+        ring: bool,
     ) -> Option<Call> {
         let local_tag = io.random.tag();
         let dialog = match Dialog::uas(&invite, &local_tag, DialogState::Early) {
@@ -293,8 +296,10 @@ impl Call {
         call.remote_sdp = sdp_body(&invite);
         call.replaces = replaces;
         call.dialog = Some(dialog);
-        let ringing = call.uas_response(io, 180);
-        io.respond(ringing);
+        if ring {
+            let ringing = call.uas_response(io, 180);
+            io.respond(ringing);
+        }
         io.emit(Event::IncomingCall {
             call: handle,
             from: codec::header(&invite, "From")
@@ -416,6 +421,16 @@ impl Call {
 
     pub fn state(&self) -> &CallState {
         &self.state
+    }
+
+    /// 180 Ringing for a screened incoming call; once is enough.
+    pub fn ring(&mut self, io: &mut Io<'_>) -> Result<(), CallError> {
+        if self.state != CallState::Incoming {
+            return Err(CallError::InvalidState("only an incoming call rings"));
+        }
+        let ringing = self.uas_response(io, 180);
+        io.respond(ringing);
+        Ok(())
     }
 
     /// Seconds after which the caller asks this incoming call to be answered

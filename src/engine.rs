@@ -55,6 +55,11 @@ pub struct UaConfig {
     /// `User-Agent` header value, e.g. `Ringside/0.1.0`.
     pub user_agent: String,
     pub transport: Transport,
+    /// Answer an incoming INVITE with 180 Ringing at once (the default).
+    /// `false`: the application screens the call first and calls
+    /// [`UserAgent::ring`] for the ones it lets ring, so a call it rejects
+    /// or forwards never rang (no ringback blip at the caller).
+    pub ring_at_once: bool,
 }
 
 impl UaConfig {
@@ -70,6 +75,7 @@ impl UaConfig {
             register_expires: 600,
             user_agent: format!("Ringside/{}", env!("CARGO_PKG_VERSION")),
             transport: Transport::Wss,
+            ring_at_once: true,
         }
     }
 }
@@ -83,7 +89,8 @@ pub enum Event {
     /// The keepalive OPTIONS went unanswered: the connection is dead even if
     /// the socket looks open. Close it and reconnect.
     KeepaliveFailed,
-    /// Someone calls us; the engine already answered 180 Ringing.
+    /// Someone calls us; the engine already answered 180 Ringing (or waits
+    /// for [`UserAgent::ring`] when [`UaConfig::ring_at_once`] is off).
     IncomingCall {
         call: CallHandle,
         /// From and To header values as received (name-addr).
@@ -308,6 +315,7 @@ pub struct UserAgent {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     reported_registration: RegistrationState,
+    ring_at_once: bool,
 }
 
 impl std::fmt::Debug for UserAgent {
@@ -364,6 +372,7 @@ impl UserAgent {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             reported_registration: RegistrationState::Unregistered,
+            ring_at_once: config.ring_at_once,
         }
     }
 
@@ -392,6 +401,18 @@ impl UserAgent {
             .iter()
             .find(|c| c.handle == call)
             .map(|c| c.state().clone())
+    }
+
+    /// 180 Ringing for an incoming call the application let through (with
+    /// [`UaConfig::ring_at_once`] off).
+    pub fn ring(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
+        let mut io = io!(self, now);
+        let result = match self.calls.iter_mut().find(|c| c.handle == call) {
+            Some(c) => c.ring(&mut io),
+            None => Err(CallError::NoSuchCall),
+        };
+        self.flush();
+        result
     }
 
     /// The auto-answer request of an incoming call (see
@@ -1160,7 +1181,7 @@ impl UserAgent {
         };
         let handle = self.new_handle();
         let mut io = io!(self, now);
-        if let Some(call) = Call::incoming(&mut io, handle, request, replaces) {
+        if let Some(call) = Call::incoming(&mut io, handle, request, replaces, self.ring_at_once) {
             self.calls.push(call);
         }
     }

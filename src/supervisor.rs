@@ -142,6 +142,9 @@ impl Supervisor {
             config.display_name = account.display_name.clone();
             config.instance_id = self.instance_id.clone();
             config.register_expires = REGISTER_EXPIRES;
+            // Incoming calls ring only once the call handling let them
+            // through (supervisor::inbound).
+            config.ring_at_once = false;
             config.transport = if account.server.secure {
                 Transport::Wss
             } else {

@@ -117,6 +117,7 @@ impl Supervisor {
         // An attended transfer's INVITE with Replaces continues a call the
         // user is already in: no rules apply.
         if replaces.is_some() {
+            self.ring(now, *handle);
             return true;
         }
         let (number, _) = parse_party(from);
@@ -160,6 +161,7 @@ impl Supervisor {
                 }
             }
             Decision::Ring { .. } => {
+                let _ = ua.ring(now, *handle);
                 self.inbound.ringing = Some((*handle, decision));
                 return true;
             }
@@ -220,6 +222,15 @@ impl Supervisor {
                     target: None,
                 });
             }
+        }
+    }
+
+    /// The engine waits for this before it answers 180 (see
+    /// `UaConfig::ring_at_once`).
+    fn ring(&mut self, now: Instant, handle: CallHandle) {
+        if let Some(ua) = self.ua.as_mut() {
+            // Fails only for a call that already ended (CANCEL crossed it).
+            let _ = ua.ring(now, handle);
         }
     }
 
@@ -390,10 +401,10 @@ mod tests {
     fn do_not_disturb_answers_486_and_nothing_rings() {
         // 1002                   Ringside 1001 (DND)
         //   |--- INVITE ----------->|
-        //   |<-- 100, 180 ----------|   (the engine's provisionals)
-        //   |<-- 486 Busy Here -----|   no notification, no ring tone
+        //   |<-- 100 Trying --------|
+        //   |<-- 486 Busy Here -----|   never rang: no 180, no notification
         let mut s = registered(CallHandlingConfig::default(), Status::DoNotDisturb);
-        assert_eq!(invite(&mut s, t(10), "1002", ""), ["100", "180", "486"]);
+        assert_eq!(invite(&mut s, t(10), "1002", ""), ["100", "486"]);
         assert!(!rings(&call_actions(&mut s)));
         assert!(s.snapshot().calls.is_empty());
         assert!(matches!(
@@ -406,7 +417,7 @@ mod tests {
     fn away_forwards_always_with_a_302_to_the_target() {
         // 1002                   Ringside 1001 (Away)
         //   |--- INVITE ----------->|
-        //   |<-- 100, 180 ----------|
+        //   |<-- 100 Trying --------|
         //   |<-- 302 Contact: 1003 -|   the caller's side calls 1003
         let config = with_status(Status::Away, |h| {
             let forward = FirstAction::Forward {
@@ -420,7 +431,7 @@ mod tests {
         let mut s = registered(config, Status::Away);
         assert_eq!(
             invite(&mut s, t(10), "1002", ""),
-            ["100", "180", "302 → <sip:1003@127.0.0.1>"]
+            ["100", "302 → <sip:1003@127.0.0.1>"]
         );
         assert!(!rings(&call_actions(&mut s)));
         // Available again: the same caller rings.
@@ -460,7 +471,7 @@ mod tests {
     fn a_block_pattern_hangs_up_and_an_allow_rule_above_it_lets_one_through() {
         // 0900111 (allowed)      Ringside 1001             0900222 (blocked)
         //   |--- INVITE ----------->|<--------- INVITE ------|
-        //   |<-- 180 ---------------|--- 180, 486 ---------->|
+        //   |<-- 100, 180 ----------|--- 100, 486 ---------->|
         let config = CallHandlingConfig {
             rules: vec![
                 CallerRule {
@@ -475,7 +486,7 @@ mod tests {
             ..CallHandlingConfig::default()
         };
         let mut s = registered(config, Status::Available);
-        assert_eq!(invite(&mut s, t(10), "0900222", ""), ["100", "180", "486"]);
+        assert_eq!(invite(&mut s, t(10), "0900222", ""), ["100", "486"]);
         assert!(!rings(&call_actions(&mut s)));
         assert_eq!(invite(&mut s, t(20), "0900111", ""), ["100", "180"]);
         assert!(rings(&call_actions(&mut s)));
