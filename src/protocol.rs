@@ -22,6 +22,8 @@ pub mod calls;
 pub mod presence;
 pub mod keys;
 use calls::{CallId, CallSettings, CallSettingsError, CallView};
+mod envelope;
+use envelope::Envelope;
 
 pub const PROTOCOL_VERSION: u64 = 1;
 
@@ -392,26 +394,22 @@ fn decode<T: Message>(text: &str) -> Result<T, ProtocolError> {
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(ProtocolError::TooLarge);
     }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-    let mut object = match value {
-        Value::Object(object) => object,
-        _ => return Err(ProtocolError::NotAnObject),
+    let malformed = |e: serde_json::Error| ProtocolError::Malformed(e.to_string());
+    let Envelope::Object { version, kind } = serde_json::from_str(text).map_err(malformed)? else {
+        return Err(ProtocolError::NotAnObject);
     };
-    match object.remove("v").as_ref().and_then(Value::as_u64) {
+    match version {
         Some(PROTOCOL_VERSION) => {}
         Some(other) => return Err(ProtocolError::UnsupportedVersion(other)),
         None => return Err(ProtocolError::MissingVersion),
     }
-    match object.get("type") {
-        Some(Value::String(t)) if T::TYPES.contains(&t.as_str()) => {}
-        Some(Value::String(t)) => {
-            return Err(ProtocolError::UnknownType(t.chars().take(64).collect()))
-        }
-        _ => return Err(ProtocolError::MissingType),
+    match kind {
+        Some(t) if T::TYPES.contains(&t.as_str()) => {}
+        Some(t) => return Err(ProtocolError::UnknownType(t.chars().take(64).collect())),
+        None => return Err(ProtocolError::MissingType),
     }
-    serde_json::from_value(Value::Object(object))
-        .map_err(|e| ProtocolError::Malformed(e.to_string()))
+    // The message's own fields; `v` is one more unknown field to it.
+    serde_json::from_str(text).map_err(malformed)
 }
 
 fn encode<T: Message>(message: &T) -> String {
