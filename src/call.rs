@@ -2653,7 +2653,7 @@ mod tests {
         assert_eq!(ended(&events(&mut a), ca), [EndReason::LocalHangup]);
         let bye = sent_requests(&mut a).pop().unwrap();
         assert_eq!(
-            (bye.method.clone(), codec::cseq(&bye).unwrap().0),
+            (bye.method, codec::cseq(&bye).unwrap().0),
             (Method::Bye, 3)
         );
         let second = r#"Digest realm="pbx.test", nonce="x2", qop="auth""#;
