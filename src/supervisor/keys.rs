@@ -1220,4 +1220,26 @@ mod tests {
             "resubscribed after registering"
         );
     }
+    /// Both intercom flavours are what Ringside's own auto-answer (and the
+    /// phones it imitates) recognise.
+    #[test]
+    fn intercom_headers_read_as_auto_answer_requests() {
+        use crate::codec::headers::{AlertInfo, CallInfo, ExtHeader};
+        let mut keys = Keys::new();
+        let mut cfg = config(vec![key(1, KeyKind::Intercom, "1003")]);
+        for mode in [IntercomMode::CallInfo, IntercomMode::AlertInfo] {
+            cfg.settings.intercom = mode;
+            keys.set_config(at_secs(0), None, cfg.clone());
+            let Ok(KeyPress::Dial { headers, .. }) = keys.press(1, false, "pbx.test") else {
+                panic!("{mode:?}")
+            };
+            let (name, value) = &headers[0];
+            let auto = match name.as_str() {
+                "Call-Info" => CallInfo::parse(value).unwrap().answer_after() == Some(0),
+                "Alert-Info" => AlertInfo::parse(value).unwrap().auto_answer(),
+                other => panic!("{other}"),
+            };
+            assert!(auto, "{name}: {value}");
+        }
+    }
 }
