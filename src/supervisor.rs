@@ -127,6 +127,7 @@ impl Supervisor {
         }
         if let (Socket::Open { .. }, Some(ua)) = (self.socket, &mut self.ua) {
             ua.unregister(now);
+            self.keys.withdraw(now, ua);
             self.flush_transmits();
         }
         self.close_socket();

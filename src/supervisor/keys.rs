@@ -311,6 +311,15 @@ impl Keys {
         }
     }
 
+    /// Logging out: remove the published status (colleagues see the user
+    /// go offline now, not when the publication expires).
+    pub fn withdraw(&mut self, now: Instant, ua: &mut UserAgent) {
+        if let Some(p) = self.publication.take() {
+            let _ = ua.unpublish(now, p);
+        }
+        self.published = None;
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.queue.is_empty() {
             None
@@ -963,6 +972,17 @@ mod tests {
             "{body}"
         );
         assert_eq!(header(publish, "Event"), Some("presence"));
+        let etag = ("SIP-ETag", "e1");
+        let ok = crate::engine::test_support::reply(publish, 200, &[etag, ("Expires", "600")]);
+        ua.handle_transport(at_secs(1), &ok).unwrap();
+        keys.withdraw(at_secs(2), &mut ua);
+        let removal = sent_requests(&mut ua);
+        let removal = removal
+            .iter()
+            .find(|r| r.method == Method::Publish)
+            .unwrap();
+        assert_eq!(header(removal, "Expires"), Some("0"));
+        assert_eq!(header(removal, "SIP-If-Match"), Some("e1"));
     }
 
     #[test]
