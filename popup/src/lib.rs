@@ -19,6 +19,8 @@ mod login;
 mod rules;
 mod settings_view;
 mod status_settings;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -288,7 +290,7 @@ pub fn focus(id: &str) {
 /// popup.html renders the app into `#app`; call.html (`?call=ID`) the call
 /// window into `#call-app`, with the same components and styles.
 #[wasm_bindgen(start)]
-pub fn main() {
+pub fn run() {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
