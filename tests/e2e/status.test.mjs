@@ -54,12 +54,14 @@ async function setStatus(status) {
   assert.equal(reply.snapshot.presence.status, status);
 }
 
-/** A JsSIP peer calls 1001; resolves with how it ended or 'ringing'. */
+/** A JsSIP peer calls 1001; resolves with how it ended or 'ringing', and whether a 180 came. */
 function jssipOutcome(peer, ringsFor = 1500) {
   const session = jssipCall(peer, '1001');
+  let rang = false;
   return new Promise((resolve) => {
     let timer;
     session.on('progress', () => {
+      rang = true;
       // Still ringing after a while: the call got through; stop it.
       timer ??= setTimeout(() => {
         resolve({ outcome: 'ringing' });
@@ -68,7 +70,7 @@ function jssipOutcome(peer, ringsFor = 1500) {
     });
     session.on('failed', (e) => {
       clearTimeout(timer);
-      resolve({ outcome: 'failed', code: e.message?.status_code, cause: e.cause });
+      resolve({ outcome: 'failed', code: e.message?.status_code, cause: e.cause, rang });
     });
     session.on('confirmed', () => resolve({ outcome: 'answered' }));
   });
@@ -97,6 +99,7 @@ test('Do Not Disturb rejects an incoming call with 486 and nothing rings', async
   const result = await jssipOutcome(peers['1004']);
   assert.deepEqual([result.outcome, result.code], ['failed', 486], JSON.stringify(result));
   assert.equal(result.cause, JsSIP.C.causes.BUSY);
+  assert.equal(result.rang, false, 'no 180 before the 486: the caller hears no ringback');
   assert.deepEqual((await a.snap()).calls, []);
   await setStatus('available');
   assert.equal((await jssipOutcome(peers['1004'])).outcome, 'ringing');
@@ -125,7 +128,7 @@ test('A block pattern hangs up; an allow rule above it lets one number through',
     ],
   });
   const blocked = await jssipOutcome(peers['1004']);
-  assert.deepEqual([blocked.outcome, blocked.code], ['failed', 486], JSON.stringify(blocked));
+  assert.deepEqual([blocked.outcome, blocked.code, blocked.rang], ['failed', 486, false], JSON.stringify(blocked));
   const allowed = jssipOutcome(peers['1005']);
   const ringing = await until('1005 ringing on 1001', async () =>
     (await a.snap()).calls.find((c) => c.number === '1005' && c.state === 'ringing'),
