@@ -50,23 +50,6 @@ pub fn apply_edit<T: Clone>(list: &[T], edit: ListEdit<T>, limit: usize) -> Vec<
     next
 }
 
-/// Where focus goes after an edit at `index` so a keyboard user keeps their
-/// place: the moved item, or the item now at the deleted position (or the
-/// last one), `None` for an empty list.
-pub fn focus_after<T>(edit: &ListEdit<T>, len_after: usize) -> Option<usize> {
-    if len_after == 0 {
-        return None;
-    }
-    let at = match edit {
-        ListEdit::Add(_) => len_after - 1,
-        ListEdit::Replace(i, _) => *i,
-        ListEdit::MoveUp(i) => i.saturating_sub(1),
-        ListEdit::MoveDown(i) => i.saturating_add(1),
-        ListEdit::Delete(i) => *i,
-    };
-    Some(at.min(len_after - 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,14 +113,5 @@ mod tests {
         ] {
             assert_eq!(apply_edit(&list, edit.clone(), 10), list, "{edit:?}");
         }
-    }
-
-    #[test]
-    fn focus_follows_the_item() {
-        assert_eq!(focus_after(&ListEdit::<Key>::MoveUp(2), 3), Some(1));
-        assert_eq!(focus_after(&ListEdit::<Key>::MoveDown(0), 3), Some(1));
-        assert_eq!(focus_after(&ListEdit::<Key>::Delete(2), 2), Some(1));
-        assert_eq!(focus_after(&ListEdit::<Key>::Delete(0), 0), None);
-        assert_eq!(focus_after(&ListEdit::Add(key("a")), 4), Some(3));
     }
 }

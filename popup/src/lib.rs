@@ -219,6 +219,11 @@ fn tabs(props: &ScreenProps) -> Html {
     let current = props.ui.screen;
     let live = props.ui.live_calls().len();
     let missed = props.ui.snapshot.as_ref().map_or(0, |s| s.missed_calls);
+    let voicemail = props
+        .ui
+        .snapshot
+        .as_ref()
+        .map_or(0, |s| ringside::ui_keys::new_messages(&s.keys));
     let onkeydown = {
         let dispatch = props.dispatch.clone();
         Callback::from(move |e: KeyboardEvent| {
@@ -247,6 +252,7 @@ fn tabs(props: &ScreenProps) -> Html {
         let badge = match screen {
             Screen::Calls if live > 0 => Some(live as u32),
             Screen::History if missed > 0 => Some(missed),
+            Screen::FunctionKeys if voicemail > 0 => Some(voicemail),
             _ => None,
         };
         html! {

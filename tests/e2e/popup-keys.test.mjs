@@ -1,6 +1,7 @@
 // The popup's function keys and call-handling screens (issue 6) in the real
 // extension against the local Kamailio: the key editor (add, edit, move,
-// delete) persists across a popup reopen, a bad import file shows the
+// delete) persists across a popup reopen, export downloads the keys, a bad
+// import file shows the
 // translated error, a BLF key follows a call between two JsSIP users, the
 // caller-number rules editor saves through the worker, and axe-core finds 0
 // violations on the new screens in both languages and colour schemes.
@@ -125,8 +126,14 @@ describe('popup function keys and call handling', () => {
     await again.click('#key-grid .fkey[data-kind="set_status"]');
     await again.waitForSelector('#status-button[data-status="lunch_break"]');
 
-    // Import: a file that is not JSON, then one that is not a key file, in both languages.
+    // Export downloads the worker's file.
     await again.click('#keys-edit');
+    const [download] = await Promise.all([again.waitForEvent('download'), again.click('#keys-export')]);
+    const exported = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(exported.format, 'ringside-function-keys');
+    assert.deepEqual(exported.keys.map((k) => k.label), ['Carol', 'Bobby', 'Lunch']);
+
+    // Import: a file that is not JSON, then one that is not a key file, in both languages.
     const zh = await messages('zh_CN');
     const importFile = async (page, name, text) => {
       await page.setInputFiles('#keys-import-file', { name, mimeType: 'application/json', buffer: Buffer.from(text) });
