@@ -1015,6 +1015,29 @@ impl Calls {
         }
     }
 
+    /// An incoming call the call handling answered 486/302 before it rang
+    /// (`supervisor::inbound`): it never shows as a call, only in the history.
+    pub fn record_screened(&mut self, now: Instant, from: &str, forwarded: bool, code: u16) {
+        let (number, name) = parse_party(from);
+        let (kind, result) = if forwarded {
+            (HistoryKind::Forwarded, CallResult::Forwarded)
+        } else {
+            (HistoryKind::Rejected, CallResult::Declined)
+        };
+        self.history.add(HistoryEntry {
+            id: 0,
+            kind,
+            number,
+            name,
+            start: self.wall(now),
+            duration_s: 0,
+            result,
+            note: String::new(),
+            status_code: Some(code),
+        });
+        self.save_history();
+    }
+
     fn save_history(&mut self) {
         self.actions.push_back(CallAction::SaveHistory {
             json: self.history.to_json(),

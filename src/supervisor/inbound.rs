@@ -166,6 +166,11 @@ impl Supervisor {
                 return true;
             }
         }
+        let (forwarded, code) = match &decision {
+            Decision::Redirect { .. } => (true, 302),
+            _ => (false, call_handling::BUSY_HERE),
+        };
+        self.calls.record_screened(now, from, forwarded, code);
         self.inbound.screened.push((number, decision));
         if self.inbound.screened.len() > 50 {
             self.inbound.screened.remove(0);
@@ -297,6 +302,7 @@ mod tests {
     use crate::account::Account;
     use crate::codec;
     use crate::engine::test_support::reply;
+    use crate::history::HistoryKind;
     use crate::protocol::calls::{CallSettings, MediaReply, MediaRequest};
     use crate::protocol::presence::{AgentAction, CallerRule, FirstAction, Handling, RuleAction};
     use crate::supervisor::calls::CallAction;
@@ -411,6 +417,13 @@ mod tests {
             s.screened_calls(),
             [(n, Decision::Reject { code: 486, .. })] if n == "1002"
         ));
+        // It is in the history as rejected, not as a missed call.
+        let entry = &s.calls_mut().history().entries()[0];
+        assert_eq!(
+            (entry.kind, entry.number.as_str(), entry.status_code),
+            (HistoryKind::Rejected, "1002", Some(486))
+        );
+        assert_eq!(s.snapshot().missed_calls, 0);
     }
 
     #[test]
@@ -434,6 +447,10 @@ mod tests {
             ["100", "302 → <sip:1003@127.0.0.1>"]
         );
         assert!(!rings(&call_actions(&mut s)));
+        assert_eq!(
+            s.calls_mut().history().entries()[0].kind,
+            HistoryKind::Forwarded
+        );
         // Available again: the same caller rings.
         s.set_status(t(20), Status::Available, true);
         assert_eq!(invite(&mut s, t(30), "1004", ""), ["100", "180"]);
