@@ -218,16 +218,18 @@ mod tests {
 
     #[test]
     fn normalize_puts_every_status_in_order() {
-        let mut config = CallHandlingConfig::default();
-        config.statuses = vec![StatusHandling {
-            status: Status::Away,
-            internal: Handling {
-                action: FirstAction::Reject,
-                ..Handling::default()
-            },
-            external: Handling::default(),
-            agent: AgentAction::Logout,
-        }];
+        let config = CallHandlingConfig {
+            statuses: vec![StatusHandling {
+                status: Status::Away,
+                internal: Handling {
+                    action: FirstAction::Reject,
+                    ..Handling::default()
+                },
+                external: Handling::default(),
+                agent: AgentAction::Logout,
+            }],
+            ..CallHandlingConfig::default()
+        };
         let n = normalize(&config);
         let order: Vec<Status> = n.statuses.iter().map(|h| h.status).collect();
         assert_eq!(order, Status::ALL);
