@@ -79,7 +79,7 @@ function jssipOutcome(peer, ringsFor = 1500) {
 before(async () => {
   pbx = await startPbx();
   [a, b] = await Promise.all([ringside('1001'), ringside('1002')]);
-  for (const user of ['1003', '1004', '1005']) {
+  for (const user of ['1003', '1004', '1005', '1006']) {
     peers[user] = await jssipUA({ wsUrl: pbx.ws_url, user });
   }
   for (const side of [a, b]) {
@@ -158,6 +158,22 @@ test('An intercom call (Call-Info answer-after=0) is answered by itself', async 
   await until('1002 connected', async () => (await b.snap()).calls.find((c) => c.id === pressed.call && c.state === 'active'));
   assert.equal((await a.send({ type: 'hangup', call: mine.id })).type, 'ok');
   await until('1002 sees the end', async () => (await b.snap()).calls.every((c) => c.state === 'ended'));
+});
+
+test('A status with a queue agent action dials its feature code', async () => {
+  // The "feature code" is pause code 100 + reason 6 = 1006, a JsSIP peer
+  // standing in for the PBX's queue application.
+  await configure({
+    statuses: [{ status: 'lunch_break', agent: { kind: 'pause', reason: '6' } }],
+    agent_codes: { pause: '100' },
+  });
+  const incoming = nextIncoming(peers['1006'], 10_000);
+  await setStatus('lunch_break');
+  const code = await incoming;
+  assert.equal(code.remote_identity.uri.user, '1001');
+  code.terminate({ status_code: 480 });
+  await until('the agent call to end', async () => (await a.snap()).calls.every((c) => c.state === 'ended'));
+  await setStatus('available');
 });
 
 test('The office-hours schedule switches the status at a boundary', async () => {
