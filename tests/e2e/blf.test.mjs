@@ -147,10 +147,15 @@ test('pickup: A calls B, C (watching B) picks up; A talks to C and B stops ringi
   assert.equal((await keyState(c, 1)).peer, '1001');
   const picked = await c.send({ type: 'press_key', id: 1 });
   assert.equal(picked.type, 'call', JSON.stringify(picked));
-  await until('C talking', async () => (await c.snap()).calls.find((x) => x.id === picked.call && x.state === 'active'));
-  await until('A talking to C', async () => (await a.snap()).calls.find((x) => x.number === '1003' && x.state === 'active'));
-  assert.equal(await bEnded, 'Canceled');
-  await until("A's call to B over", async () => (await a.snap()).calls.find((x) => x.id === dialled.call && x.state === 'ended'));
+  try {
+    await until('C talking', async () => (await c.snap()).calls.find((x) => x.id === picked.call && x.state === 'active'));
+    await until('A talking to C', async () => (await a.snap()).calls.find((x) => x.number === '1003' && x.state === 'active'));
+    assert.equal(await bEnded, 'Canceled');
+    await until("A's call to B over", async () => (await a.snap()).calls.find((x) => x.id === dialled.call && x.state === 'ended'));
+  } catch (e) {
+    e.message += `\nA calls: ${JSON.stringify((await a.snap()).calls)}\nC calls: ${JSON.stringify((await c.snap()).calls)}`;
+    throw e;
+  }
   await c.send({ type: 'hangup', call: picked.call });
   await until('C idle', async () => (await c.snap()).calls.every((x) => x.state === 'ended'));
 });
