@@ -108,6 +108,10 @@ pub fn call_handling_settings() -> Html {
     // The draft as last sent: two changes before a re-render must not undo
     // each other.
     let latest = use_mut_ref(|| None::<CallHandlingConfig>);
+    // Only the answer to the last change counts: the worker may answer two
+    // quick changes out of order (storage writes), and an older "saved"
+    // must not clear the newer refusal.
+    let sent = use_mut_ref(|| 0u32);
     let Some(cfg) = (*config).clone() else {
         return html! {
             <section aria-labelledby="settings-call-handling">
@@ -123,18 +127,29 @@ pub fn call_handling_settings() -> Html {
         Rc::new(move || latest.borrow().clone().unwrap_or_else(|| cfg.clone()))
     };
     let save: Rc<dyn Fn(CallHandlingConfig)> = {
-        let (config, errors, notice, latest) = (
+        let (config, errors, notice, latest, sent) = (
             config.clone(),
             errors.clone(),
             notice.clone(),
             latest.clone(),
+            sent.clone(),
         );
         Rc::new(move |next: CallHandlingConfig| {
             *latest.borrow_mut() = Some(next.clone());
             config.set(Some(next.clone()));
-            let (config, errors, notice) = (config.clone(), errors.clone(), notice.clone());
+            let number = {
+                let mut sent = sent.borrow_mut();
+                *sent = sent.wrapping_add(1);
+                *sent
+            };
+            let (config, errors, notice, sent) =
+                (config.clone(), errors.clone(), notice.clone(), sent.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match chrome::request(&Request::SetCallHandling { config: next }).await {
+                let reply = chrome::request(&Request::SetCallHandling { config: next }).await;
+                if *sent.borrow() != number {
+                    return;
+                }
+                match reply {
                     Ok(Reply::CallHandling { config: stored }) => {
                         config.set(Some(normalize(&stored)));
                         errors.set(Vec::new());
@@ -261,57 +276,57 @@ pub fn call_handling_settings() -> Html {
         let busy = target_choice(h.when_busy.as_ref());
         let no_answer = target_choice(h.no_answer.as_ref());
         html! {
-                    <fieldset class="handling" id={format!("ch-{which}")}>
-                        <legend>{ legend }</legend>
-                        <div class="field">
-                            <label for={id("action")}>{ tr(lang, "labelFirstAction", &[]) }</label>
-                            <select id={id("action")} onchange={on_action}>
-                                <option value="ring" selected={action == "ring"}>{ tr(lang, "actionRing", &[]) }</option>
-                                <option value="forward" selected={action == "forward"}>{ tr(lang, "actionForwardAlways", &[]) }</option>
-                                <option value="reject" selected={action == "reject"}>{ tr(lang, "actionReject", &[]) }</option>
-                            </select>
-                        </div>
-                        if let Some(to) = &forward_to {
-                            <div class="field">
-                                <label for={id("forward")}>{ tr(lang, "labelForwardTo", &[]) }</label>
-                                { target_select("forward", target_choice(Some(to)), None, on_forward) }
-                            </div>
-                            if target_choice(Some(to)) == "number" {
-                                { number_input("forward-number", target_number(Some(to)), action_invalid, on_forward_number, tr(lang, "labelForwardNumber", &[])) }
-                            }
-                            { action_error }
-                        }
-                        if action == "ring" {
-                            <div class="field">
-                                <label for={id("busy")}>{ tr(lang, "labelWhenBusy", &[]) }</label>
-                                { target_select("busy", busy, Some("targetRingWaiting"), on_busy) }
-                            </div>
-                            if busy == "number" {
-                                { number_input("busy-number", target_number(h.when_busy.as_ref()), busy_invalid, on_busy_number, tr(lang, "labelBusyNumber", &[])) }
-                            }
-                            { busy_error }
-                            <div class="field">
-                                <label for={id("noanswer")}>{ tr(lang, "labelNoAnswer", &[]) }</label>
-                                { target_select("noanswer", no_answer, Some("targetKeepRinging"), on_no_answer) }
-                            </div>
-                            if no_answer == "number" {
-                                { number_input("noanswer-number", target_number(h.no_answer.as_ref()), na_invalid, on_no_answer_number, tr(lang, "labelNoAnswerNumber", &[])) }
-                            }
-                            { na_error }
-                            if no_answer != "none" {
-                                <div class="field">
-                                    <label for={id("timeout")}>{ tr(lang, "labelRingTimeout", &[]) }</label>
-                                    <input id={id("timeout")} type="number" min={RING_TIMEOUT_MIN_S.to_string()}
-                                        max={RING_TIMEOUT_MAX_S.to_string()} value={h.ring_timeout_s.to_string()}
-                                        aria-invalid={if to_invalid { "true" } else { "false" }}
-                                        aria-describedby={to_invalid.then(|| format!("{}-error", id("timeout")))}
-                                        onchange={on_timeout} />
-                                </div>
-                                { to_error }
-                            }
-                        }
-                    </fieldset>
+            <fieldset class="handling" id={format!("ch-{which}")}>
+                <legend>{ legend }</legend>
+                <div class="field">
+                    <label for={id("action")}>{ tr(lang, "labelFirstAction", &[]) }</label>
+                    <select id={id("action")} onchange={on_action}>
+                        <option value="ring" selected={action == "ring"}>{ tr(lang, "actionRing", &[]) }</option>
+                        <option value="forward" selected={action == "forward"}>{ tr(lang, "actionForwardAlways", &[]) }</option>
+                        <option value="reject" selected={action == "reject"}>{ tr(lang, "actionReject", &[]) }</option>
+                    </select>
+                </div>
+                if let Some(to) = &forward_to {
+                    <div class="field">
+                        <label for={id("forward")}>{ tr(lang, "labelForwardTo", &[]) }</label>
+                        { target_select("forward", target_choice(Some(to)), None, on_forward) }
+                    </div>
+                    if target_choice(Some(to)) == "number" {
+                        { number_input("forward-number", target_number(Some(to)), action_invalid, on_forward_number, tr(lang, "labelForwardNumber", &[])) }
+                    }
+                    { action_error }
                 }
+                if action == "ring" {
+                    <div class="field">
+                        <label for={id("busy")}>{ tr(lang, "labelWhenBusy", &[]) }</label>
+                        { target_select("busy", busy, Some("targetRingWaiting"), on_busy) }
+                    </div>
+                    if busy == "number" {
+                        { number_input("busy-number", target_number(h.when_busy.as_ref()), busy_invalid, on_busy_number, tr(lang, "labelBusyNumber", &[])) }
+                    }
+                    { busy_error }
+                    <div class="field">
+                        <label for={id("noanswer")}>{ tr(lang, "labelNoAnswer", &[]) }</label>
+                        { target_select("noanswer", no_answer, Some("targetKeepRinging"), on_no_answer) }
+                    </div>
+                    if no_answer == "number" {
+                        { number_input("noanswer-number", target_number(h.no_answer.as_ref()), na_invalid, on_no_answer_number, tr(lang, "labelNoAnswerNumber", &[])) }
+                    }
+                    { na_error }
+                    if no_answer != "none" {
+                        <div class="field">
+                            <label for={id("timeout")}>{ tr(lang, "labelRingTimeout", &[]) }</label>
+                            <input id={id("timeout")} type="number" min={RING_TIMEOUT_MIN_S.to_string()}
+                                max={RING_TIMEOUT_MAX_S.to_string()} value={h.ring_timeout_s.to_string()}
+                                aria-invalid={if to_invalid { "true" } else { "false" }}
+                                aria-describedby={to_invalid.then(|| format!("{}-error", id("timeout")))}
+                                onchange={on_timeout} />
+                        </div>
+                        { to_error }
+                    }
+                }
+            </fieldset>
+        }
     };
 
     let agent = shown_status

@@ -121,7 +121,7 @@ describe('popup function keys and call handling', () => {
     // Arrow keys move within the grid (one tab stop).
     await again.focus('#fkey-0');
     await again.keyboard.press('ArrowRight');
-    assert.equal(await again.evaluate(() => document.activeElement.id), 'fkey-1');
+    await again.waitForFunction(() => document.activeElement?.id === 'fkey-1');
     // A set-status key switches the own status.
     await again.click('#key-grid .fkey[data-kind="set_status"]');
     await again.waitForSelector('#status-button[data-status="lunch_break"]');
