@@ -19,8 +19,8 @@ use crate::history::HistoryEntry;
 
 pub mod c2c;
 pub mod calls;
-pub mod presence;
 pub mod keys;
+pub mod presence;
 use calls::{CallId, CallSettings, CallSettingsError, CallView};
 mod envelope;
 use envelope::Envelope;

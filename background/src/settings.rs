@@ -296,9 +296,9 @@ pub async fn handle(request: Request) -> Result<Reply, Request> {
                 return Ok(error(ErrorCode::InvalidSettings));
             }
             Ok(if save_settings(settings.clone()).await {
+                crate::calls::settings_changed();
                 Reply::Settings { settings }
             } else {
-                crate::calls::settings_changed();
                 error(ErrorCode::StorageFailed)
             })
         }
