@@ -313,7 +313,27 @@ function stopTone() {
   tone = { name: 'none', pattern: '', ctx: null, timer: null, end: null };
 }
 
+// The auto-answer beep (150 ms, 1 kHz, speaker) is a one-shot beside the
+// current tone: the ring it follows is stopped by its own 'none'.
+let beeps = 0;
+function beep() {
+  beeps += 1;
+  const ctx = new AudioContext();
+  setSink(ctx, prefs.speaker);
+  ctx.resume().catch(() => {});
+  const gain = ctx.createGain();
+  gain.gain.value = 0.1;
+  gain.connect(ctx.destination);
+  const osc = ctx.createOscillator();
+  osc.frequency.value = 1000;
+  osc.connect(gain);
+  osc.start();
+  osc.stop(ctx.currentTime + 0.15);
+  setTimeout(() => ctx.close().catch(() => {}), 500);
+}
+
 function playTone(name) {
+  if (name === 'auto_answer') return beep();
   if (tone.name === name) return;
   stopTone();
   const ringtone = prefs.ringtone;
@@ -463,7 +483,7 @@ async function handle(msg) {
     case 'media_status':
       return reply('media_status', {
         status: {
-          tone: tone.name, tone_state: tone.ctx?.state ?? '', tone_sink: typeof tone.ctx?.sinkId === 'string' ? tone.ctx.sinkId : '', tone_pattern: tone.pattern, prefs,
+          tone: tone.name, tone_state: tone.ctx?.state ?? '', tone_sink: typeof tone.ctx?.sinkId === 'string' ? tone.ctx.sinkId : '', tone_pattern: tone.pattern, beeps, prefs,
         },
       });
     default:

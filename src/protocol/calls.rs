@@ -233,6 +233,10 @@ pub enum Tone {
     /// faster reorder tone. Busy and failed stop by themselves after a few
     /// seconds.
     Failed,
+    /// One short beep on the speaker: a call was just answered by itself
+    /// (auto-answer with beep on). It plays over whatever else sounds and
+    /// leaves it alone.
+    AutoAnswer,
     None,
 }
 

@@ -892,6 +892,15 @@ impl Calls {
         }
     }
 
+    /// The auto-answer beep: a one-shot, so it does not become the current
+    /// tone that `set_tone` replaces or stops.
+    pub fn beep_auto_answer(&mut self) {
+        self.actions
+            .push_back(CallAction::Media(MediaRequest::MediaTone {
+                tone: Tone::AutoAnswer,
+            }));
+    }
+
     fn finish(&mut self, now: Instant, id: CallId, end: CallEnd, code: Option<u16>) {
         let wall = self.wall(now);
         let Some(c) = self

@@ -268,13 +268,17 @@ impl Supervisor {
                     }
                 }
                 Timer::AutoAnswer if phase == Some(CallPhase::Ringing) => {
-                    self.call_command(
+                    let reply = self.call_command(
                         now,
                         Request::Answer {
                             call: p.call,
                             end_others: false,
                         },
                     );
+                    // The beep tells the user the line is now open.
+                    if reply == Reply::Ok && self.call_handling().auto_answer.beep {
+                        self.calls.beep_auto_answer();
+                    }
                 }
                 Timer::AgentHangup
                     if phase.is_some_and(|s| s != CallPhase::Ended)
@@ -303,7 +307,7 @@ mod tests {
     use crate::codec;
     use crate::engine::test_support::reply;
     use crate::history::HistoryKind;
-    use crate::protocol::calls::{CallSettings, MediaReply, MediaRequest};
+    use crate::protocol::calls::{CallSettings, MediaReply, MediaRequest, Tone};
     use crate::protocol::presence::{AgentAction, CallerRule, FirstAction, Handling, RuleAction};
     use crate::supervisor::calls::CallAction;
     use crate::supervisor::Action;
@@ -532,6 +536,42 @@ mod tests {
         assert!(!call_actions(&mut s)
             .iter()
             .any(|a| matches!(a, CallAction::Media(MediaRequest::MediaAnswer { .. }))));
+    }
+
+    fn beeps(actions: &[CallAction]) -> usize {
+        actions
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    CallAction::Media(MediaRequest::MediaTone {
+                        tone: Tone::AutoAnswer
+                    })
+                )
+            })
+            .count()
+    }
+
+    #[test]
+    fn an_auto_answered_call_beeps_only_when_the_beep_is_on() {
+        // 1002                   Ringside 1001 (auto-answer after 2 s)
+        //   |--- INVITE ----------->|
+        //   |<-- 180 ---------------|   2 s later: answered, one beep if asked
+        for beep in [true, false] {
+            let mut config = CallHandlingConfig::default();
+            config.auto_answer.enabled = true;
+            config.auto_answer.delay_s = 2;
+            config.auto_answer.beep = beep;
+            let mut s = registered(config, Status::Available);
+            invite(&mut s, t(10), "1002", "");
+            assert_eq!(beeps(&call_actions(&mut s)), 0);
+            s.handle_timeout(t(2_010));
+            let actions = call_actions(&mut s);
+            assert!(actions
+                .iter()
+                .any(|a| matches!(a, CallAction::Media(MediaRequest::MediaAnswer { .. }))));
+            assert_eq!(beeps(&actions), usize::from(beep), "beep {beep}");
+        }
     }
 
     #[test]

@@ -144,8 +144,8 @@ test('A block pattern hangs up; an allow rule above it lets one number through',
   assert.deepEqual(refused.errors, [{ field: 'rules.0.pattern', error: 'pattern' }]);
 });
 
-test('An intercom call (Call-Info answer-after=0) is answered by itself', async () => {
-  await configure({});
+test('An intercom call (Call-Info answer-after=0) is answered by itself, with a beep', async () => {
+  await configure({ auto_answer: { beep: true } });
   // 1002's intercom key sends the auto-answer request (helper "keys").
   const keys = { keys: [{ id: 1, kind: 'intercom', label: '1001', value: '1001' }], settings: {} };
   assert.equal((await b.send({ type: 'set_keys', config: keys })).type, 'keys');
@@ -156,6 +156,8 @@ test('An intercom call (Call-Info answer-after=0) is answered by itself', async 
     (await a.snap()).calls.find((c) => c.number === '1002' && c.state === 'active'),
   );
   await until('1002 connected', async () => (await b.snap()).calls.find((c) => c.id === pressed.call && c.state === 'active'));
+  // The offscreen document counts the auto-answer beeps it played.
+  await until('1001 beeped', async () => (await a.send({ type: 'media_status' })).status?.beeps === 1);
   assert.equal((await a.send({ type: 'hangup', call: mine.id })).type, 'ok');
   await until('1002 sees the end', async () => (await b.snap()).calls.every((c) => c.state === 'ended'));
 });
