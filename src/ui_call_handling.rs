@@ -227,6 +227,7 @@ mod tests {
                 },
                 external: Handling::default(),
                 agent: AgentAction::Logout,
+                message: String::new(),
             }],
             ..CallHandlingConfig::default()
         };

@@ -174,6 +174,11 @@ fn snapshot_reply() -> Reply {
     }
 }
 
+/// The stored call handling (statuses' default messages).
+pub fn call_handling() -> CallHandlingConfig {
+    with_state(|s| s.config.clone()).unwrap_or_default()
+}
+
 /// This module's requests; `Err` hands any other request back.
 pub async fn handle(request: Request) -> Result<Reply, Request> {
     match request {

@@ -308,7 +308,8 @@ pub async fn handle(request: Request) -> Result<Reply, Request> {
 
 pub(crate) async fn set_status(change: &StatusChange) -> Reply {
     let current = with_state(|s| s.presence.clone()).unwrap_or_default();
-    match current.apply(change, now_unix_ms()) {
+    let change = crate::presence::call_handling().with_default_note(change);
+    match current.apply(&change, now_unix_ms()) {
         Ok(presence) => {
             if set_presence(presence).await {
                 snapshot_reply()

@@ -347,6 +347,17 @@ pub fn call_handling_settings() -> Html {
             h.agent = agent_from(&v, &reason);
         }
     }));
+    let message = shown_status
+        .as_ref()
+        .map(|h| h.message.clone())
+        .unwrap_or_default();
+    let (message_error, message_invalid) =
+        field_error(lang, errs, &format!("statuses.{idx}.message"), "ch-message");
+    let on_message = change(Rc::new(move |c: &mut CallHandlingConfig, v: String| {
+        if let Some(h) = c.statuses.get_mut(idx) {
+            h.message = v;
+        }
+    }));
     let on_reason = change(Rc::new(move |c: &mut CallHandlingConfig, v: String| {
         if let Some(h) = c.statuses.get_mut(idx) {
             h.agent = agent_from("pause", &v);
@@ -579,6 +590,15 @@ pub fn call_handling_settings() -> Html {
                     <label for="ch-status">{ tr(lang, "labelForStatus", &[]) }</label>
                     <select id="ch-status" onchange={on_status}>{ status_options(lang, *status) }</select>
                 </div>
+                <div class="field">
+                    <label for="ch-message">{ tr(lang, "labelStatusMessage", &[]) }</label>
+                    <input id="ch-message" type="text" maxlength={ringside::presence::MAX_NOTE_CHARS.to_string()}
+                        value={message}
+                        aria-invalid={if message_invalid { "true" } else { "false" }}
+                        aria-describedby={message_invalid.then(|| "ch-message-error".to_owned())}
+                        onchange={on_message} />
+                </div>
+                { message_error }
                 if let Some(h) = &shown_status {
                     { handling_fields(false, &h.internal) }
                     { handling_fields(true, &h.external) }

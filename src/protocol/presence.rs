@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::presence::Status;
+use crate::presence::{Status, StatusChange};
 
 /// chrome.storage.local key of the stored [`CallHandlingConfig`].
 pub const CALL_HANDLING_KEY: &str = "call_handling";
@@ -112,6 +112,10 @@ pub struct StatusHandling {
     pub external: Handling,
     #[serde(default)]
     pub agent: AgentAction,
+    /// The status message used when the user switches to this status
+    /// without typing one (at most [`crate::presence::MAX_NOTE_CHARS`]).
+    #[serde(default)]
+    pub message: String,
 }
 
 impl StatusHandling {
@@ -130,6 +134,7 @@ impl StatusHandling {
             internal: handling.clone(),
             external: handling,
             agent: AgentAction::None,
+            message: String::new(),
         }
     }
 }
@@ -362,6 +367,8 @@ pub enum CallHandlingError {
     FeatureCode,
     #[error("this status dials a feature code that is not configured")]
     AgentCodeMissing,
+    #[error("the status message is too long")]
+    StatusMessage,
 }
 
 impl CallHandlingError {
@@ -381,6 +388,7 @@ impl CallHandlingError {
             CallHandlingError::AutoAnswerDelay => "errAutoAnswerDelay",
             CallHandlingError::FeatureCode => "errFeatureCode",
             CallHandlingError::AgentCodeMissing => "errAgentCodeMissing",
+            CallHandlingError::StatusMessage => "errNoteTooLong",
         }
     }
 }
@@ -422,6 +430,12 @@ impl CallHandlingConfig {
                 );
             }
             seen.push(s.status);
+            if s.message.trim().chars().count() > crate::presence::MAX_NOTE_CHARS {
+                push(
+                    format!("statuses.{i}.message"),
+                    CallHandlingError::StatusMessage,
+                );
+            }
             for (kind, h) in [("internal", &s.internal), ("external", &s.external)] {
                 if !(RING_TIMEOUT_MIN_S..=RING_TIMEOUT_MAX_S).contains(&h.ring_timeout_s) {
                     push(
@@ -583,6 +597,16 @@ impl CallHandlingConfig {
 
     /// Parse what was stored; anything unusable is the default, so a damaged
     /// storage entry never stops the worker or blocks calls.
+    /// `change` with the status's default message when the user typed none.
+    pub fn with_default_note(&self, change: &StatusChange) -> StatusChange {
+        let mut change = change.clone();
+        if change.note.trim().is_empty() {
+            let handling = crate::call_handling::status_handling(self, change.status);
+            change.note = handling.message.trim().to_owned();
+        }
+        change
+    }
+
     pub fn from_stored(json: &str) -> CallHandlingConfig {
         serde_json::from_str::<CallHandlingConfig>(json)
             .ok()
@@ -628,6 +652,48 @@ mod tests {
         let again: CallHandlingConfig =
             serde_json::from_str(&serde_json::to_string(&config).unwrap()).unwrap();
         assert_eq!(again, config);
+    }
+
+    #[test]
+    fn a_status_message_is_length_checked_and_fills_an_empty_note() {
+        let mut config = CallHandlingConfig::default();
+        let away = config
+            .statuses
+            .iter_mut()
+            .find(|s| s.status == Status::Away)
+            .unwrap();
+        away.message = " back at 2 ".into();
+        assert_eq!(config.validate(), vec![]);
+        let change = |note: &str| StatusChange {
+            status: Status::Away,
+            note: note.into(),
+            until: None,
+        };
+        assert_eq!(config.with_default_note(&change("")).note, "back at 2");
+        assert_eq!(config.with_default_note(&change("  ")).note, "back at 2");
+        // A typed note wins; a status without a message keeps none.
+        assert_eq!(config.with_default_note(&change("lunch")).note, "lunch");
+        let available = StatusChange {
+            status: Status::Available,
+            ..change("")
+        };
+        assert_eq!(config.with_default_note(&available).note, "");
+        let i = config
+            .statuses
+            .iter()
+            .position(|s| s.status == Status::Away)
+            .unwrap();
+        config.statuses[i].message = "x".repeat(crate::presence::MAX_NOTE_CHARS + 1);
+        assert_eq!(
+            config.validate(),
+            vec![FieldError {
+                field: format!("statuses.{i}.message"),
+                error: CallHandlingError::StatusMessage,
+            }]
+        );
+        // Stored without a message (older worker): none.
+        let old: StatusHandling = serde_json::from_str(r#"{"status":"away"}"#).unwrap();
+        assert_eq!(old.message, "");
     }
 
     #[test]

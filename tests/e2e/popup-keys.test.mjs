@@ -219,6 +219,19 @@ describe('popup function keys and call handling', () => {
     stored = await send(popup, { type: 'get_call_handling' });
     const away = stored.config.statuses.find((s) => s.status === 'away');
     assert.deepEqual([away.external.no_answer, away.external.ring_timeout_s], [{ kind: 'voicemail' }, 20]);
+    // Away's default message becomes the note when none is typed. (Typed
+    // right after the timeout's save it was once not stored: typed again.)
+    for (let i = 0; ; i++) {
+      await popup.fill('#ch-message', 'Back at 3');
+      await popup.dispatchEvent('#ch-message', 'change');
+      await new Promise((r) => setTimeout(r, 300));
+      stored = await send(popup, { type: 'get_call_handling' });
+      if (stored.config.statuses.find((s) => s.status === 'away')?.message === 'Back at 3') break;
+      assert.ok(i < 10, `the message was not stored: ${JSON.stringify(stored)}`);
+    }
+    const switched = await send(popup, { type: 'set_status', change: { status: 'away' } });
+    assert.equal(switched.snapshot?.presence?.note, 'Back at 3', JSON.stringify(switched));
+    await send(popup, { type: 'set_status', change: { status: 'available' } });
     await popup.click('#ch-auto-answer summary');
     await popup.check('#aa-enabled');
     await popup.waitForFunction(async () => {
