@@ -219,8 +219,11 @@ describe('popup function keys and call handling', () => {
     stored = await send(popup, { type: 'get_call_handling' });
     const away = stored.config.statuses.find((s) => s.status === 'away');
     assert.deepEqual([away.external.no_answer, away.external.ring_timeout_s], [{ kind: 'voicemail' }, 20]);
-    // Away's default message becomes the note when none is typed. (Typed
-    // right after the timeout's save it was once not stored: typed again.)
+    // Away's default message becomes the note when none is typed. Typed
+    // right after the timeout's save it was once not stored, likely because
+    // leaving the timeout input sends its change again and the worker applies
+    // set_call_handling only after its storage write, so two quick changes can
+    // land out of order; typed again until stored.
     for (let i = 0; ; i++) {
       await popup.fill('#ch-message', 'Back at 3');
       await popup.dispatchEvent('#ch-message', 'change');
