@@ -100,8 +100,14 @@ pub enum Request {
     Merge { call: CallId, with: CallId },
     /// Resume `call` and hold every other call.
     Swap { call: CallId },
-    /// → `history` (newest first). Also clears the missed-call badge.
-    GetHistory,
+    /// → `history` (newest first). With `seen` (the default) the user is
+    /// looking at the history, which clears the missed-call badge; an open
+    /// popup keeping its list current sends `seen: false`, so missed calls
+    /// stay counted until the history is actually shown.
+    GetHistory {
+        #[serde(default = "yes")]
+        seen: bool,
+    },
     SetHistoryNote { id: u64, note: String },
     /// Delete these entries, or every entry with `all`.
     DeleteHistory {
@@ -451,7 +457,7 @@ impl Request {
                 | Request::Park { .. }
                 | Request::Merge { .. }
                 | Request::Swap { .. }
-                | Request::GetHistory
+                | Request::GetHistory { .. }
                 | Request::SetHistoryNote { .. }
                 | Request::DeleteHistory { .. }
         )
@@ -502,7 +508,7 @@ mod tests {
     #[test]
     fn call_commands_are_told_from_the_other_requests() {
         assert!(Request::Dial { number: "1002".into() }.is_call_command());
-        assert!(Request::GetHistory.is_call_command());
+        assert!(Request::GetHistory { seen: true }.is_call_command());
         assert!(!Request::GetSnapshot.is_call_command());
         assert!(!Request::GetCallSettings.is_call_command());
         assert!(!Request::Logout.is_call_command());
@@ -715,7 +721,8 @@ mod tests {
                 r#"{"v":1,"type":"merge","call":4,"with":5}"#,
                 Request::Merge { call: 4, with: 5 },
             ),
-            (r#"{"v":1,"type":"get_history"}"#, Request::GetHistory),
+            (r#"{"v":1,"type":"get_history"}"#, Request::GetHistory { seen: true }),
+            (r#"{"v":1,"type":"get_history","seen":false}"#, Request::GetHistory { seen: false }),
             (
                 r#"{"v":1,"type":"delete_history","all":true}"#,
                 Request::DeleteHistory {

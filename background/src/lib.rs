@@ -400,7 +400,7 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
         | Request::Park { .. }
         | Request::Merge { .. }
         | Request::Swap { .. }
-        | Request::GetHistory
+        | Request::GetHistory { .. }
         | Request::SetHistoryNote { .. }
         | Request::DeleteHistory { .. }
         | Request::GetCallSettings

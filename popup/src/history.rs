@@ -20,7 +20,7 @@ fn change(request: Request, props: &ScreenProps, error: UseStateHandle<Option<&'
             Ok(Reply::Ok) => None,
             other => command_error_key(other).or(Some("errCommandFailed")),
         });
-        refresh_history(dispatch);
+        refresh_history(dispatch, true);
     });
 }
 
@@ -31,6 +31,13 @@ pub fn history_screen(props: &ScreenProps) -> Html {
     let error = use_state(|| None::<&'static str>);
     let confirm_all = use_state(|| false);
     let editing = use_state(|| None::<(u64, String)>);
+    // The user is looking at the history: missed calls are seen (the badge
+    // clears), also ones that arrive while it is on screen.
+    let missed = props.ui.snapshot.as_ref().map_or(0, |s| s.missed_calls);
+    {
+        let dispatch = props.dispatch.clone();
+        use_effect_with(missed, move |_| refresh_history(dispatch, true));
+    }
     let entries = props.ui.history.clone().unwrap_or_default();
     let shown = filter_history(&entries, *filter);
 

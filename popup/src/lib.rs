@@ -58,10 +58,12 @@ pub struct ScreenProps {
     pub dispatch: Callback<UiAction>,
 }
 
-/// Ask the worker for the history and put it in the state.
-pub fn refresh_history(dispatch: Callback<UiAction>) {
+/// Ask the worker for the history and put it in the state; `seen` when the
+/// history screen shows it (that clears the missed-call badge).
+pub fn refresh_history(dispatch: Callback<UiAction>, seen: bool) {
     wasm_bindgen_futures::spawn_local(async move {
-        if let Ok(Reply::History { entries }) = chrome::request(&Request::GetHistory).await {
+        if let Ok(Reply::History { entries }) = chrome::request(&Request::GetHistory { seen }).await
+        {
             dispatch.emit(UiAction::History(entries));
         }
     });
@@ -123,7 +125,7 @@ pub fn use_worker_state() -> (UseReducerHandle<Ui>, Callback<UiAction>) {
                 {
                     dispatch.emit(UiAction::Settings(settings));
                 }
-                refresh_history(dispatch);
+                refresh_history(dispatch, false);
             });
             move || {
                 closed.set(true);
@@ -160,7 +162,7 @@ fn app() -> Html {
         .map(|s| (s.calls.len(), s.missed_calls, state.live_calls().len()));
     {
         let dispatch = dispatch.clone();
-        use_effect_with(ended, move |_| refresh_history(dispatch));
+        use_effect_with(ended, move |_| refresh_history(dispatch, false));
     }
     let reg_state = state.snapshot.as_ref().map(|s| s.state);
     {

@@ -405,9 +405,11 @@ impl Calls {
                     }));
                 Ok(Reply::Ok)
             }
-            Request::GetHistory => {
-                self.missed = 0;
-                self.actions.push_back(CallAction::Badge { count: 0 });
+            Request::GetHistory { seen } => {
+                if seen {
+                    self.missed = 0;
+                    self.actions.push_back(CallAction::Badge { count: 0 });
+                }
                 Ok(Reply::History {
                     entries: self.history.entries().to_vec(),
                 })
@@ -1214,7 +1216,17 @@ mod tests {
         })));
         assert_eq!(calls.missed(), 1);
         assert_eq!(calls.history().entries()[0].kind, HistoryKind::Missed);
-        match calls.command(Some(&mut ua), true, now, Request::GetHistory) {
+        let look = |seen| Request::GetHistory { seen };
+        match calls.command(Some(&mut ua), true, now, look(false)) {
+            Reply::History { entries } => assert_eq!(entries.len(), 1),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            calls.missed(),
+            1,
+            "a popup refreshing its list has not shown it"
+        );
+        match calls.command(Some(&mut ua), true, now, look(true)) {
             Reply::History { entries } => assert_eq!(entries.len(), 1),
             other => panic!("{other:?}"),
         }
