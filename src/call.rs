@@ -208,6 +208,10 @@ pub(crate) struct Call {
     last_sent: Vec<(CallTx, Request)>,
     pending_ok: Option<PendingOk>,
     reinvite: Option<ReInvite>,
+    /// Hold or resume asked for while a re-INVITE was in flight (a merge
+    /// right after a hold): RFC 3261 §14.1 allows one offer at a time, so
+    /// the user's latest wish waits for the current one to end.
+    queued_hold: Option<bool>,
     glare_retry: Option<(Instant, Purpose)>,
     session_timer: Option<SessionTimer>,
     local_hold: bool,
@@ -338,6 +342,7 @@ impl Call {
             last_sent: Vec::new(),
             pending_ok: None,
             reinvite: None,
+            queued_hold: None,
             glare_retry: None,
             session_timer: None,
             local_hold: false,
@@ -625,10 +630,18 @@ impl Call {
         if !self.is_confirmed() || self.pending_ok.is_some() {
             return Err(CallError::InvalidState("hold needs a confirmed call"));
         }
-        if self.reinvite.is_some() || self.glare_retry.is_some() {
-            return Err(CallError::InvalidState(
-                "a re-INVITE is already in progress",
-            ));
+        if let Some((at, _)) = self.glare_retry {
+            let purpose = if hold == self.local_hold {
+                Purpose::Refresh
+            } else {
+                Purpose::Hold(hold)
+            };
+            self.glare_retry = Some((at, purpose));
+            return Ok(());
+        }
+        if self.reinvite.is_some() {
+            self.queued_hold = Some(hold);
+            return Ok(());
         }
         self.send_reinvite(io, Purpose::Hold(hold))
     }
@@ -979,7 +992,11 @@ impl Call {
                         if let Some(sdp) = sdp_body(&r) {
                             self.remote_sdp = Some(sdp);
                         }
-                        self.report_update(io);
+                        // A queued change reports when it completes: the
+                        // state in between is one the user already left.
+                        if !self.send_queued_hold(io) {
+                            self.report_update(io);
+                        }
                     }
                     401 | 407 => self.retry_challenged(io, CallTx::ReInvite, &r),
                     491 => {
@@ -991,27 +1008,22 @@ impl Call {
                         } else {
                             io.random.below(201) * 10
                         };
-                        let purpose = if pending.hold == self.local_hold {
+                        let wanted = self.queued_hold.take().unwrap_or(pending.hold);
+                        let purpose = if wanted == self.local_hold {
                             Purpose::Refresh
                         } else {
-                            Purpose::Hold(pending.hold)
+                            Purpose::Hold(wanted)
                         };
                         self.glare_retry = Some((io.now + Duration::from_millis(ms), purpose));
                     }
                     _ => {
                         self.reinvite = None;
-                        // A refused session or target refresh leaves the
-                        // hold state as it was: nothing for the user to undo.
-                        if pending.hold != self.local_hold {
-                            io.emit(Event::CallUpdateFailed {
-                                call: self.handle,
-                                code,
-                            });
-                        }
                         // RFC 3261 §14.1: 408/481 end the dialog.
                         if matches!(code, 408 | 481) && !self.is_ended() {
                             self.send_bye(io);
                             self.end(io, EndReason::RemoteHangup);
+                        } else {
+                            self.reinvite_refused(io, pending.hold, code);
                         }
                     }
                 }
@@ -1408,6 +1420,7 @@ impl Call {
     fn end(&mut self, io: &mut Io<'_>, reason: EndReason) {
         self.state = CallState::Ended(reason.clone());
         self.glare_retry = None;
+        self.queued_hold = None;
         self.session_timer = None;
         io.emit(Event::CallEnded {
             call: self.handle,
@@ -1501,6 +1514,33 @@ impl Call {
         io.invite_cancelled(&invite);
     }
 
+    /// Sends the hold change queued behind the re-INVITE that just ended,
+    /// if it still changes anything; `true` when one is now in flight.
+    fn send_queued_hold(&mut self, io: &mut Io<'_>) -> bool {
+        match self.queued_hold.take() {
+            Some(hold) if hold != self.local_hold => {
+                self.send_reinvite(io, Purpose::Hold(hold)).is_ok()
+            }
+            _ => false,
+        }
+    }
+
+    /// A re-INVITE asking for `wanted` was refused: the session stays as it
+    /// was. The user hears of it only when what they last asked for is not
+    /// what the session now is.
+    fn reinvite_refused(&mut self, io: &mut Io<'_>, wanted: bool, code: u16) {
+        let last_wish = self.queued_hold.unwrap_or(wanted);
+        if self.send_queued_hold(io) {
+            return;
+        }
+        if last_wish != self.local_hold {
+            io.emit(Event::CallUpdateFailed {
+                call: self.handle,
+                code,
+            });
+        }
+    }
+
     fn send_reinvite(&mut self, io: &mut Io<'_>, purpose: Purpose) -> Result<(), CallError> {
         let local = self.local_sdp.as_deref().ok_or(CallError::NoLocalSdp)?;
         let parsed = Sdp::parse(local).map_err(|_| CallError::NoLocalSdp)?;
@@ -1558,12 +1598,8 @@ impl Call {
                     },
                 ),
                 CallTx::ReInvite => {
-                    let local_hold = self.local_hold;
-                    if self.reinvite.take().is_some_and(|p| p.hold != local_hold) {
-                        io.emit(Event::CallUpdateFailed {
-                            call: self.handle,
-                            code,
-                        });
+                    if let Some(p) = self.reinvite.take() {
+                        self.reinvite_refused(io, p.hold, code);
                     }
                 }
                 CallTx::Refer => {
@@ -2210,6 +2246,72 @@ mod tests {
     }
 
     #[test]
+    fn resume_asked_during_the_hold_reinvite_follows_it() {
+        // A                         B
+        // |--- INVITE (sendonly) --->|   user: hold
+        //                                user: resume (queued, one offer at a time)
+        // |<-- 200 (recvonly) -------|
+        // |--- ACK ----------------->|
+        // |--- INVITE (sendrecv) --->|
+        // |<-- 200 (sendrecv) -------|
+        // |--- ACK ----------------->|
+        let (mut p, ca, cb) = Pair::connected();
+        p.a.hold(p.now, ca).unwrap();
+        p.a.resume(p.now, ca).unwrap();
+        p.pump();
+        assert_eq!(
+            p.take_ladder(),
+            [
+                "A→B INVITE",
+                "B→A 100",
+                "B→A 200",
+                "A→B ACK",
+                "A→B INVITE",
+                "B→A 100",
+                "B→A 200",
+                "A→B ACK"
+            ]
+        );
+        // Only the state the user asked for last is reported.
+        assert!(matches!(
+            &events(&mut p.a)[..],
+            [Event::CallUpdated {
+                local_hold: false,
+                ..
+            }]
+        ));
+        for (ua, call) in [(&p.a, ca), (&p.b, cb)] {
+            assert_eq!(
+                ua.call_state(call),
+                Some(CallState::Connected {
+                    local_hold: false,
+                    remote_hold: false
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn hold_asked_twice_during_a_reinvite_sends_nothing_more() {
+        let (mut p, ca, _) = Pair::connected();
+        p.a.hold(p.now, ca).unwrap();
+        p.a.resume(p.now, ca).unwrap();
+        p.a.hold(p.now, ca).unwrap();
+        p.pump();
+        assert_eq!(
+            p.take_ladder(),
+            ["A→B INVITE", "B→A 100", "B→A 200", "A→B ACK"]
+        );
+        assert!(matches!(
+            &events(&mut p.a)[..],
+            [Event::CallUpdated {
+                local_hold: true,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
     fn glare_491_then_retry_after_the_rfc_timer() {
         // Both re-INVITE at once: each answers the other's with 491. A owns
         // the Call-ID and waits 2.1–4 s; B waits 0–2 s and goes first.
@@ -2652,10 +2754,7 @@ mod tests {
         a.hangup(now, ca).unwrap();
         assert_eq!(ended(&events(&mut a), ca), [EndReason::LocalHangup]);
         let bye = sent_requests(&mut a).pop().unwrap();
-        assert_eq!(
-            (bye.method, codec::cseq(&bye).unwrap().0),
-            (Method::Bye, 3)
-        );
+        assert_eq!((bye.method, codec::cseq(&bye).unwrap().0), (Method::Bye, 3));
         let second = r#"Digest realm="pbx.test", nonce="x2", qop="auth""#;
         a.handle_transport(now, &reply(&bye, 407, &[("Proxy-Authenticate", second)]))
             .unwrap();
