@@ -4,9 +4,9 @@
 // incoming.invite_to_notification_ms: a JsSIP caller sends INVITE (timestamp
 //   taken right before JsSIP's call(), which writes the INVITE synchronously)
 //   → Ringside's worker calls chrome.notifications.create (wrapped to record
-//   Date.now()). Baseline, same run and PBX: the same caller → a JsSIP UA's
-//   `newRTCSession` (JsSIP in Node; no browser bundle of JsSIP is available
-//   offline). Median of RINGSIDE_BENCH_SAMPLES (default 21).
+//   Date.now()). Baseline, same run and PBX: the same caller → a JsSIP web
+//   page's `newRTCSession` (JsSIP loaded into a Chromium page, see
+//   lib/jssip-page.mjs). Median of RINGSIDE_BENCH_SAMPLES (default 21).
 // call.answer_to_media_ms: Ringside 1002 answers a call from Ringside 1001 →
 //   the callee's offscreen document sees the first inbound RTP bytes
 //   (media_stats polled every 5 ms). Median of 7.
@@ -15,6 +15,7 @@
 
 import { jssipUA, jssipCall, startPbx, noMedia } from '../peers/index.js';
 import { launchExtension } from './lib/extension.mjs';
+import { serveJssipPage, openJssipPhone } from './lib/jssip-page.mjs';
 
 const samples = Number(process.env.RINGSIDE_BENCH_SAMPLES ?? 21);
 const median = (xs) => {
@@ -33,6 +34,7 @@ async function until(fn, timeout = 15_000) {
 }
 
 const pbx = await startPbx();
+const jssipServer = await serveJssipPage();
 const opened = [];
 try {
   async function ringside(user) {
@@ -51,7 +53,8 @@ try {
   const a = await ringside('1001');
   const b = await ringside('1002');
   const caller = await jssipUA({ wsUrl: pbx.ws_url, user: '1003' });
-  const peer = await jssipUA({ wsUrl: pbx.ws_url, user: '1004' });
+  const peer = await a.ext.context.newPage();
+  await openJssipPhone(peer, jssipServer, { wsUrl: pbx.ws_url, user: '1004' });
 
   await b.worker().evaluate(() => {
     const create = chrome.notifications.create.bind(chrome.notifications);
@@ -72,11 +75,11 @@ try {
     session.terminate();
     await until(async () => !(await b.snap()).calls.some((c) => c.id === ringingCall.id && c.state !== 'ended'));
 
-    const seen = new Promise((resolve) => peer.once('newRTCSession', (e) => resolve({ at: Date.now(), session: e.session })));
+    await peer.evaluate(() => { window.phone.lastIncomingAt = 0; });
     const u0 = Date.now();
     const other = jssipCall(caller, '1004', noMedia);
-    const got = await seen;
-    baseline.push(got.at - u0);
+    const seenAt = await until(() => peer.evaluate(() => window.phone.lastIncomingAt));
+    baseline.push(seenAt - u0);
     other.terminate();
     await sleep(100);
   }
@@ -98,7 +101,6 @@ try {
     await until(async () => !(await b.snap()).calls.some((c) => c.state !== 'ended'));
   }
   caller.stop();
-  peer.stop();
   console.error(`bench-calls: notification ${JSON.stringify(notified)} baseline ${JSON.stringify(baseline)} media ${JSON.stringify(media)}`);
   console.log(JSON.stringify({
     metrics: [
@@ -108,5 +110,6 @@ try {
   }));
 } finally {
   await Promise.all(opened.map((e) => e.close()));
+  jssipServer.close();
   await pbx.stop();
 }

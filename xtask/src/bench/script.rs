@@ -1,6 +1,6 @@
 //! Figures measured by a node script in the built extension, such as
 //! tests/e2e/bench-c2c.mjs (click-to-call against libphonenumber-js) and
-//! tests/e2e/bench-calls.mjs (incoming call → notification against JsSIP,
+//! tests/e2e/bench-calls.mjs (incoming call → notification against a JsSIP web page,
 //! answer → media). The script's last stdout line is a JSON array of
 //! `{"name","value","unit","baseline"?}`, or an object with that array under
 //! `"metrics"`; a baseline is measured in the same run.
