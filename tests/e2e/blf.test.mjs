@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { startPbx, jssipUA, jssipCall, nextIncoming, sipjsUA, sipjsSubscribe, answerOptions } from '../peers/index.js';
-import { launchExtension } from './lib/extension.mjs';
+import { registered, ringside, until } from './lib/ringside.mjs';
 
 /** Lamp changes must show within this of the SIP event (the issue's bound). */
 const LAMP_MS = 500;
@@ -31,28 +31,6 @@ const KEYS = {
   ],
   settings: {},
 };
-
-async function ringside(user) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  const account = { server: pbx.ws_url, username: user, password: `pass${user}` };
-  const send = (m) => page.evaluate((x) => chrome.runtime.sendMessage(x), { v: 1, ...m });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  const login = () => page.evaluate((x) => chrome.storage.local.set({ account: x }), account);
-  return { ext, page, user, send, snap, login };
-}
-
-async function until(what, fn, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
 
 const keyState = async (side, id) => (await side.snap()).keys?.find((k) => k.id === id);
 const lampIs = (side, id, lamp) => until(`key ${id} ${lamp} on ${side.user}`, async () => (await keyState(side, id))?.lamp === lamp);
@@ -82,7 +60,7 @@ function lampAt(side, id, lamp, since) {
 
 before(async () => {
   pbx = await startPbx();
-  [a, c] = await Promise.all(['1001', '1003'].map(ringside));
+  [a, c] = await Promise.all(['1001', '1003'].map((u) => ringside(pbx, u, { login: false })));
   for (const [name, user] of [['b', '1002'], ['d', '1004'], ['intercom', '1007'], ['slot', '1008']]) {
     peers[name] = await jssipUA({ wsUrl: pbx.ws_url, user });
   }
@@ -90,9 +68,7 @@ before(async () => {
   const set = await c.send({ type: 'set_keys', config: KEYS });
   assert.equal(set.type, 'keys', JSON.stringify(set));
   await Promise.all([a.login(), c.login()]);
-  for (const side of [a, c]) {
-    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
-  }
+  for (const side of [a, c]) await registered(side);
   await recordPushes(c);
 });
 

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startPbx } from '../peers/index.js';
 import { launchExtension, repoRoot } from './lib/extension.mjs';
+import { until } from './lib/ringside.mjs';
 
 const sipjsDir = path.join(repoRoot, 'tests', 'node_modules', 'sip.js');
 let pbx;
@@ -46,17 +47,6 @@ await user.connect();
 await user.register();
 window.ready = true;
 </script>`;
-
-async function until(what, fn, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
 
 const callIn = (pred) => until('a Ringside call', async () => (await ring.snap()).calls.find(pred));
 

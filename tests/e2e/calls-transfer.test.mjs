@@ -5,67 +5,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPbx } from '../peers/index.js';
-import { launchExtension } from './lib/extension.mjs';
+import { audio, callIn, connect, hangupAll as hangupEvery, live, registered, ringside, until } from './lib/ringside.mjs';
 
 let pbx;
 let a;
 let b;
 let c;
 
-async function ringside(user) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  await page.evaluate((account) => chrome.storage.local.set({ account }), {
-    server: pbx.ws_url, username: user, password: `pass${user}`,
-  });
-  const send = (m) => page.evaluate((x) => chrome.runtime.sendMessage(x), { v: 1, ...m });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  return { ext, page, user, send, snap };
-}
-
-async function until(what, fn, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
-const callIn = (side, what, pred) => until(`${what} on ${side.user}`, async () => (await side.snap()).calls.find(pred));
-const live = (side) => side.snap().then((s) => s.calls.filter((x) => x.state !== 'ended'));
-
-async function connect(from, to) {
-  const dialled = await from.send({ type: 'dial', number: to.user });
-  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
-  const ringing = await callIn(to, 'ringing', (x) => x.state === 'ringing' && x.number === from.user);
-  assert.equal((await to.send({ type: 'answer', call: ringing.id })).type, 'ok');
-  await callIn(from, 'active', (x) => x.id === dialled.call && x.state === 'active');
-  return { out: dialled.call, in: ringing.id };
-}
-
-async function audio(side, call) {
-  const bytes = async () => (await side.send({ type: 'media_stats', call })).stats.bytes_received;
-  const first = await until(`audio on ${side.user}`, async () => (await bytes()) > 0 && bytes());
-  await new Promise((r) => setTimeout(r, 600));
-  assert.ok((await bytes()) > first, `${side.user} keeps receiving audio`);
-}
-
-async function hangupAll() {
-  for (const side of [a, b, c]) {
-    for (const x of await live(side)) await side.send({ type: 'hangup', call: x.id });
-  }
-  for (const side of [a, b, c]) await until(`${side.user} idle`, async () => (await live(side)).length === 0);
-}
+const hangupAll = () => hangupEvery([a, b, c]);
 
 before(async () => {
   pbx = await startPbx();
-  [a, b, c] = await Promise.all(['1001', '1002', '1003'].map(ringside));
-  for (const side of [a, b, c]) {
-    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
-  }
+  [a, b, c] = await Promise.all(['1001', '1002', '1003'].map((u) => ringside(pbx, u)));
+  for (const side of [a, b, c]) await registered(side);
 });
 
 after(async () => {

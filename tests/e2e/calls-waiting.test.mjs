@@ -5,62 +5,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPbx } from '../peers/index.js';
-import { launchExtension } from './lib/extension.mjs';
+import { audio, callIn, connect, hangupAll as hangupEvery, live, registered, ringside, until, level } from './lib/ringside.mjs';
 
 let pbx;
 let a;
 let b;
 let c;
 
-async function ringside(user) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  await page.evaluate((account) => chrome.storage.local.set({ account }), {
-    server: pbx.ws_url, username: user, password: `pass${user}`,
-  });
-  const send = (m) => page.evaluate((x) => chrome.runtime.sendMessage(x), { v: 1, ...m });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  return { ext, page, user, send, snap };
-}
-
-async function until(what, fn, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
-const callIn = (side, what, pred) => until(`${what} on ${side.user}`, async () => (await side.snap()).calls.find(pred));
-const live = (side) => side.snap().then((s) => s.calls.filter((x) => x.state !== 'ended'));
-const stats = async (side, call) => {
-  const r = await side.send({ type: 'media_stats', call });
-  if (r?.type !== 'media_stats') throw new Error(JSON.stringify(r));
-  return r.stats;
-};
-const level = async (side, call) => (await stats(side, call)).audio_level ?? 0;
-
-async function connect(from, to) {
-  const dialled = await from.send({ type: 'dial', number: to.user });
-  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
-  const ringing = await callIn(to, 'ringing', (x) => x.state === 'ringing' && x.number === from.user);
-  assert.equal((await to.send({ type: 'answer', call: ringing.id })).type, 'ok');
-  await callIn(from, 'active', (x) => x.id === dialled.call && x.state === 'active');
-  await callIn(to, 'active', (x) => x.id === ringing.id && x.state === 'active');
-  return { out: dialled.call, in: ringing.id };
-}
-
-async function audio(side, call) {
-  const first = await until(`audio on ${side.user}`, async () => {
-    const s = await stats(side, call);
-    return s.bytes_received > 0 && s.bytes_received;
-  });
-  await new Promise((r) => setTimeout(r, 600));
-  assert.ok((await stats(side, call)).bytes_received > first, `${side.user} keeps receiving audio`);
-}
+const hangupAll = () => hangupEvery([a, b, c]);
 
 /** 1003 calls 1002 while 1002 talks to 1001: the second call rings softly. */
 async function secondCall() {
@@ -76,19 +28,10 @@ async function secondCall() {
   return { ab, cb: { out: dialled.call, in: waiting.id } };
 }
 
-async function hangupAll() {
-  for (const side of [a, b, c]) {
-    for (const x of await live(side)) await side.send({ type: 'hangup', call: x.id });
-  }
-  for (const side of [a, b, c]) await until(`${side.user} idle`, async () => (await live(side)).length === 0);
-}
-
 before(async () => {
   pbx = await startPbx();
-  [a, b, c] = await Promise.all([ringside('1001'), ringside('1002'), ringside('1003')]);
-  for (const side of [a, b, c]) {
-    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
-  }
+  [a, b, c] = await Promise.all(['1001', '1002', '1003'].map((u) => ringside(pbx, u)));
+  for (const side of [a, b, c]) await registered(side);
 });
 
 after(async () => {
@@ -139,7 +82,8 @@ test('merge: a local 3-way conference where each party hears the other two', asy
   const { ab, cb } = await secondCall();
   assert.equal((await b.send({ type: 'answer', call: cb.in })).type, 'ok');
   await callIn(b, 'the first call held', (x) => x.id === ab.in && x.state === 'held');
-  assert.equal((await b.send({ type: 'merge', call: cb.in, with: ab.in })).type, 'ok');
+  const merged = await b.send({ type: 'merge', call: cb.in, with: ab.in });
+  assert.equal(merged.type, 'ok', JSON.stringify(merged));
   await callIn(b, 'merged', (x) => x.id === ab.in && x.state === 'active' && x.merged_with === cb.in);
   await callIn(a, 'resumed', (x) => x.id === ab.out && !x.remote_hold);
   await until('energy at 1001', async () => (await level(a, ab.out)) > 0.001);
