@@ -42,6 +42,9 @@ fn notify_per_s() -> Result<(Metric, f64)> {
         "--bin",
         "notify-bench",
     ]);
+    // bench/engine is its own workspace: without this its artefacts land in
+    // bench/engine/target, not where we look for them.
+    build.arg("--target-dir").arg(util::target_dir());
     util::run(&mut build)?;
     let out = util::target_dir().join("bench");
     fs::create_dir_all(&out)?;
@@ -114,6 +117,7 @@ fn cdylib_gz_bytes(floor: bool) -> Result<usize> {
         "--target",
         "wasm32-unknown-unknown",
     ]);
+    build.arg("--target-dir").arg(util::target_dir());
     if floor {
         build.args(["--features", "floor"]);
     }
