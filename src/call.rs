@@ -212,6 +212,11 @@ pub(crate) struct Call {
     /// right after a hold): RFC 3261 §14.1 allows one offer at a time, so
     /// the user's latest wish waits for the current one to end.
     queued_hold: Option<bool>,
+    /// The user switched the call to audio: every offer we make from now on
+    /// disables video (RFC 3264 §8.2, port 0).
+    drop_video: bool,
+    /// That switch was asked for while a re-INVITE was in flight.
+    queued_video: bool,
     glare_retry: Option<(Instant, Purpose)>,
     session_timer: Option<SessionTimer>,
     local_hold: bool,
@@ -343,6 +348,8 @@ impl Call {
             pending_ok: None,
             reinvite: None,
             queued_hold: None,
+            drop_video: false,
+            queued_video: false,
             glare_retry: None,
             session_timer: None,
             local_hold: false,
@@ -644,6 +651,54 @@ impl Call {
             return Ok(());
         }
         self.send_reinvite(io, Purpose::Hold(hold))
+    }
+
+    /// Switch from video to audio: a re-INVITE whose offer disables the
+    /// video streams (port 0, RFC 3264 §8.2); the call goes on with audio.
+    /// Like hold it waits for a re-INVITE in flight (one offer at a time);
+    /// a call without video has nothing to change.
+    pub fn stop_video(&mut self, io: &mut Io<'_>) -> Result<(), CallError> {
+        if !self.is_confirmed() || self.pending_ok.is_some() {
+            return Err(CallError::InvalidState(
+                "video can stop in a confirmed call",
+            ));
+        }
+        if !self.video() {
+            return Ok(());
+        }
+        self.drop_video = true;
+        if self.glare_retry.is_some() {
+            // The retried offer is built when it goes out, without video.
+            return Ok(());
+        }
+        if self.reinvite.is_some() {
+            self.queued_video = true;
+            return Ok(());
+        }
+        self.send_reinvite(io, Purpose::Refresh)
+    }
+
+    /// Both sides have an enabled video stream.
+    pub fn video(&self) -> bool {
+        let has = |sdp: &Option<String>| {
+            sdp.as_deref()
+                .and_then(|s| Sdp::parse(s).ok())
+                .is_some_and(|s| s.has_video())
+        };
+        has(&self.local_sdp) && has(&self.remote_sdp)
+    }
+
+    /// Our SDP with the streams the peer's `answer` disabled disabled too,
+    /// so a later offer does not bring them back by accident.
+    fn align_local_to(&mut self, answer: Option<&str>) {
+        let Some(theirs) = answer.and_then(|a| Sdp::parse(a).ok()) else {
+            return;
+        };
+        if let Some(ours) = self.local_sdp.as_deref().and_then(|l| Sdp::parse(l).ok()) {
+            if ours.media.len() == theirs.media.len() {
+                self.local_sdp = Some(ours.rejecting_as(&theirs).to_string());
+            }
+        }
     }
 
     pub fn send_dtmf(
@@ -959,6 +1014,8 @@ impl Call {
             return;
         }
         self.remote_sdp = sdp_body(&r).or(self.remote_sdp.take());
+        let answer = self.remote_sdp.clone();
+        self.align_local_to(answer.as_deref());
         self.session_timer = uac_session_timer(io.now, &r);
         self.state = CallState::Connected {
             local_hold: false,
@@ -990,6 +1047,7 @@ impl Call {
                         self.local_hold = pending.hold;
                         self.session_timer = uac_session_timer(io.now, &r);
                         if let Some(sdp) = sdp_body(&r) {
+                            self.align_local_to(Some(&sdp));
                             self.remote_sdp = Some(sdp);
                         }
                         // A queued change reports when it completes: the
@@ -1196,15 +1254,23 @@ impl Call {
         let local = self.local_sdp.as_deref().and_then(|s| Sdp::parse(s).ok());
         let answer = match (&offer, local) {
             (Some(offer_text), Some(local)) => {
-                let offered = Sdp::parse(offer_text)
-                    .map(|o| o.direction())
-                    .unwrap_or_default();
+                let parsed = Sdp::parse(offer_text).ok();
+                let offered = parsed.as_ref().map(|o| o.direction()).unwrap_or_default();
                 self.remote_hold = offered.is_held_by_peer_offer();
                 let mut dir = offered.reversed();
                 if self.local_hold {
                     dir = intersect(dir, Direction::SendOnly);
                 }
-                let mut answer = local.with_direction(dir);
+                // A stream the offer disables (the peer switched to audio)
+                // is disabled in the answer too; one we dropped stays dropped.
+                let mut shaped = match &parsed {
+                    Some(o) => local.rejecting_as(o),
+                    None => local,
+                };
+                if self.drop_video {
+                    shaped = shaped.without_video();
+                }
+                let mut answer = shaped.with_direction(dir);
                 answer.bump_version();
                 Some(answer.to_string())
             }
@@ -1421,6 +1487,7 @@ impl Call {
         self.state = CallState::Ended(reason.clone());
         self.glare_retry = None;
         self.queued_hold = None;
+        self.queued_video = false;
         self.session_timer = None;
         io.emit(Event::CallEnded {
             call: self.handle,
@@ -1517,10 +1584,13 @@ impl Call {
     /// Sends the hold change queued behind the re-INVITE that just ended,
     /// if it still changes anything; `true` when one is now in flight.
     fn send_queued_hold(&mut self, io: &mut Io<'_>) -> bool {
+        let video = std::mem::take(&mut self.queued_video) && self.video();
         match self.queued_hold.take() {
             Some(hold) if hold != self.local_hold => {
                 self.send_reinvite(io, Purpose::Hold(hold)).is_ok()
             }
+            // The switch to audio rides on the next offer either way.
+            _ if video => self.send_reinvite(io, Purpose::Refresh).is_ok(),
             _ => false,
         }
     }
@@ -1550,6 +1620,9 @@ impl Call {
             Purpose::Refresh => (parsed.direction(), self.local_hold),
         };
         let mut offer = parsed.with_direction(dir);
+        if self.drop_video {
+            offer = offer.without_video();
+        }
         offer.bump_version();
         let sdp = offer.to_string();
         let mut invite = self.in_dialog(io, Method::Invite)?;
@@ -1672,6 +1745,7 @@ impl Call {
                 sdp: self.remote_sdp.clone(),
                 local_hold: self.local_hold,
                 remote_hold: self.remote_hold,
+                video: self.video(),
             });
         }
     }
@@ -1883,11 +1957,15 @@ mod tests {
 
         /// A calls B, B answers: both Connected.
         fn connected() -> (Pair, CallHandle, CallHandle) {
+            Pair::connected_with(OFFER, ANSWER)
+        }
+
+        fn connected_with(offer: &str, answer: &str) -> (Pair, CallHandle, CallHandle) {
             let mut p = Pair::new();
-            let ca = p.a.call(p.now, "1002", OFFER).unwrap();
+            let ca = p.a.call(p.now, "1002", offer).unwrap();
             p.pump();
             let cb = p.incoming_handle();
-            p.b.answer(p.now, cb, ANSWER).unwrap();
+            p.b.answer(p.now, cb, answer).unwrap();
             p.pump();
             events(&mut p.a);
             events(&mut p.b);
@@ -2206,6 +2284,7 @@ mod tests {
                 sdp: Some(sdp),
                 local_hold: true,
                 remote_hold: false,
+                video: false,
             }] => {
                 assert_eq!(*call, ca);
                 assert!(sdp.contains("a=recvonly"), "{sdp}");
@@ -2309,6 +2388,154 @@ mod tests {
                 ..
             }]
         ));
+    }
+
+    const VIDEO_OFFER: &str =
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendrecv\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n";
+    const VIDEO_ANSWER: &str =
+        "v=0\r\no=- 7 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendrecv\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n";
+
+    /// The `video` flag of every CallUpdated, in order.
+    fn updated_video(events: &[Event]) -> Vec<bool> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::CallUpdated { video, .. } => Some(*video),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn switch_to_audio_reinvite_disables_video_and_the_call_goes_on() {
+        // A                                      B
+        // |--- INVITE (audio, video port 0) ---->|   user: switch to audio
+        // |<-- 200 (audio, video port 0) --------|
+        // |--- ACK ----------------------------->|
+        // Both report the call without video; audio stays sendrecv.
+        let (mut p, ca, cb) = Pair::connected_with(VIDEO_OFFER, VIDEO_ANSWER);
+        assert!(p.a.call_has_video(ca) && p.b.call_has_video(cb));
+        p.a.stop_video(p.now, ca).unwrap();
+        let offer = p.a.poll_transmit().expect("the re-INVITE");
+        assert!(offer.text.starts_with("INVITE "), "{}", offer.text);
+        assert!(
+            offer.text.contains("m=video 0 UDP/TLS/RTP/SAVPF 96\r\n"),
+            "{}",
+            offer.text
+        );
+        assert!(
+            offer.text.contains("a=group:BUNDLE 0\r\n"),
+            "{}",
+            offer.text
+        );
+        assert!(offer.text.contains("m=audio 9 "), "{}", offer.text);
+        p.b.handle_transport(p.now, offer.text.as_bytes()).unwrap();
+        p.pump();
+        assert_eq!(p.take_ladder(), ["B→A 100", "B→A 200", "A→B ACK"]);
+        let (ea, eb) = (events(&mut p.a), events(&mut p.b));
+        assert_eq!(updated_video(&ea), [false]);
+        assert_eq!(updated_video(&eb), [false]);
+        match &ea[..] {
+            [Event::CallUpdated {
+                sdp: Some(answer),
+                local_hold: false,
+                remote_hold: false,
+                ..
+            }] => {
+                assert!(answer.contains("m=video 0 "), "{answer}");
+                assert!(answer.contains("a=sendrecv"), "{answer}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!p.a.call_has_video(ca) && !p.b.call_has_video(cb));
+        // Later offers (hold) keep video off and the call up.
+        p.a.hold(p.now, ca).unwrap();
+        let hold = p.a.poll_transmit().expect("hold re-INVITE");
+        assert!(hold.text.contains("m=video 0 "), "{}", hold.text);
+        p.b.handle_transport(p.now, hold.text.as_bytes()).unwrap();
+        p.pump();
+        assert_eq!(updated_video(&events(&mut p.a)), [false]);
+        assert!(matches!(
+            p.b.call_state(cb),
+            Some(CallState::Connected {
+                remote_hold: true,
+                ..
+            })
+        ));
+        // Asking again changes nothing.
+        p.take_ladder();
+        p.a.stop_video(p.now, ca).unwrap();
+        p.pump();
+        assert!(p.take_ladder().is_empty());
+    }
+
+    #[test]
+    fn the_peer_switching_to_audio_is_answered_with_video_disabled() {
+        // B drops video; A (the engine under test as answerer of a
+        // re-INVITE) answers port 0 for video as RFC 3264 §8.2 requires.
+        let (mut p, ca, cb) = Pair::connected_with(VIDEO_OFFER, VIDEO_ANSWER);
+        p.b.stop_video(p.now, cb).unwrap();
+        p.pump();
+        assert_eq!(
+            p.take_ladder(),
+            ["B→A INVITE", "A→B 100", "A→B 200", "B→A ACK"]
+        );
+        let ea = events(&mut p.a);
+        assert_eq!(updated_video(&ea), [false]);
+        assert_eq!(updated_video(&events(&mut p.b)), [false]);
+        assert!(!p.a.call_has_video(ca));
+    }
+
+    #[test]
+    fn switch_to_audio_during_a_hold_reinvite_follows_it() {
+        // One offer at a time (RFC 3261 §14.1): the switch waits for the
+        // hold's 2xx, then goes out as its own re-INVITE.
+        let (mut p, ca, cb) = Pair::connected_with(VIDEO_OFFER, VIDEO_ANSWER);
+        p.a.hold(p.now, ca).unwrap();
+        p.a.stop_video(p.now, ca).unwrap();
+        p.pump();
+        assert_eq!(
+            p.take_ladder(),
+            [
+                "A→B INVITE",
+                "B→A 100",
+                "B→A 200",
+                "A→B ACK",
+                "A→B INVITE",
+                "B→A 100",
+                "B→A 200",
+                "A→B ACK"
+            ]
+        );
+        assert_eq!(updated_video(&events(&mut p.a)), [false]);
+        assert!(!p.b.call_has_video(cb));
+        assert!(matches!(
+            p.a.call_state(ca),
+            Some(CallState::Connected {
+                local_hold: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_video_offer_answered_audio_only_is_an_audio_call() {
+        // B answers with video port 0: A's later offers keep it disabled
+        // instead of offering video again.
+        let audio_only = Sdp::parse(VIDEO_ANSWER)
+            .unwrap()
+            .without_video()
+            .to_string();
+        let (mut p, ca, cb) = Pair::connected_with(VIDEO_OFFER, &audio_only);
+        assert!(!p.a.call_has_video(ca) && !p.b.call_has_video(cb));
+        p.a.hold(p.now, ca).unwrap();
+        let hold = p.a.poll_transmit().expect("hold re-INVITE");
+        assert!(hold.text.contains("m=video 0 "), "{}", hold.text);
+        assert!(p.a.stop_video(p.now, ca).is_ok());
     }
 
     #[test]

@@ -119,6 +119,9 @@ pub enum Event {
         sdp: Option<String>,
         local_hold: bool,
         remote_hold: bool,
+        /// Both sides still have an enabled video stream (false once either
+        /// switched the call to audio, or it never had video).
+        video: bool,
     },
     /// Our hold/resume was refused (the call goes on as before).
     CallUpdateFailed {
@@ -392,6 +395,14 @@ impl UserAgent {
     /// Live (client, server) transactions, for leak checks.
     pub fn transaction_count(&self) -> (usize, usize) {
         self.transactions.len()
+    }
+
+    /// Whether both sides of `call` have video enabled.
+    pub fn call_has_video(&self, call: CallHandle) -> bool {
+        self.calls
+            .iter()
+            .find(|c| c.handle == call)
+            .is_some_and(|c| c.video())
     }
 
     /// The state of a call the engine still knows (ended calls are
@@ -697,6 +708,12 @@ impl UserAgent {
 
     pub fn resume(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
         self.with_call(now, call, |c, io| c.hold(io, false))
+    }
+
+    /// Switch a video call to audio (re-INVITE disabling video); the
+    /// result arrives as [`Event::CallUpdated`] with `video: false`.
+    pub fn stop_video(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
+        self.with_call(now, call, |c, io| c.stop_video(io))
     }
 
     pub fn send_dtmf(

@@ -117,6 +117,14 @@ impl Media {
     pub fn is_enabled(&self) -> bool {
         self.port != 0
     }
+
+    /// The section's `a=mid` (RFC 5888), which BUNDLE groups name.
+    pub fn mid(&self) -> Option<&str> {
+        self.lines
+            .iter()
+            .find_map(|l| l.strip_prefix("a=mid:"))
+            .map(str::trim)
+    }
 }
 
 /// Why a body is not SDP we can work with.
@@ -208,8 +216,62 @@ impl Sdp {
     /// m= line stays, because answers must keep the offer's sections in order.
     pub fn without_video(&self) -> Self {
         let mut out = self.clone();
-        for m in out.media.iter_mut().filter(|m| m.kind == MediaKind::Video) {
-            m.port = 0;
+        for i in 0..out.media.len() {
+            if out.media.get(i).is_some_and(|m| m.kind == MediaKind::Video) {
+                out.reject(i);
+            }
+        }
+        out
+    }
+
+    /// Disables stream `index` (port 0) and takes it out of the BUNDLE group:
+    /// browsers refuse a description whose BUNDLE group names a rejected
+    /// section (RFC 8843 §7.3.3).
+    fn reject(&mut self, index: usize) {
+        let Some(m) = self.media.get_mut(index) else {
+            return;
+        };
+        m.port = 0;
+        let Some(mid) = m.mid().map(str::to_owned) else {
+            return;
+        };
+        for line in self.session.iter_mut() {
+            if let Some(ids) = line.strip_prefix("a=group:BUNDLE") {
+                let kept: Vec<&str> = ids.split_whitespace().filter(|id| *id != mid).collect();
+                *line = format!("a=group:BUNDLE {}", kept.join(" "))
+                    .trim_end()
+                    .to_owned();
+            }
+        }
+    }
+
+    /// Our answer (or next offer) shaped after the peer's description
+    /// `other`: a stream it disabled stays disabled here (RFC 3264 §8.2, the
+    /// way a call drops video), and a stream it added that we do not have is
+    /// answered with a disabled copy, since an answer needs exactly the
+    /// offer's sections (RFC 3264 §6).
+    pub fn rejecting_as(&self, other: &Sdp) -> Self {
+        let mut out = self.clone();
+        for (i, theirs) in other.media.iter().enumerate() {
+            if i >= out.media.len() {
+                out.media.push(Media {
+                    kind: theirs.kind.clone(),
+                    port: 0,
+                    port_count: None,
+                    protocol: theirs.protocol.clone(),
+                    formats: theirs.formats.iter().take(1).cloned().collect(),
+                    direction: None,
+                    lines: theirs
+                        .lines
+                        .iter()
+                        .filter(|l| l.starts_with("a=mid:"))
+                        .cloned()
+                        .collect(),
+                });
+            }
+            if !theirs.is_enabled() {
+                out.reject(i);
+            }
         }
         out
     }
@@ -373,6 +435,55 @@ mod tests {
         // A disabled stream gets no direction from with_direction.
         let held = sdp.with_direction(Direction::SendOnly);
         assert_eq!(held.media[1].direction, None);
+    }
+
+    /// A browser's offer: audio and video bundled on one transport.
+    const BUNDLED: &str = "v=0\r\no=- 5 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        a=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96 98\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n";
+
+    #[test]
+    fn dropping_video_takes_its_mid_out_of_the_bundle_group() {
+        let sdp = Sdp::parse(BUNDLED).unwrap().without_video();
+        let text = sdp.to_string();
+        assert!(text.contains("a=group:BUNDLE 0\r\n"), "{text}");
+        assert!(
+            text.contains("m=video 0 UDP/TLS/RTP/SAVPF 96 98\r\na=mid:1\r\n"),
+            "{text}"
+        );
+        assert!(!sdp.has_video());
+    }
+
+    #[test]
+    fn an_answer_keeps_the_streams_the_offer_rejected_rejected_rfc3264_8_2() {
+        // The peer's new offer drops video (port 0): our answer drops it too.
+        let ours = Sdp::parse(BUNDLED).unwrap();
+        let theirs = Sdp::parse(BUNDLED).unwrap().without_video();
+        let answer = ours.rejecting_as(&theirs);
+        assert!(!answer.has_video());
+        assert_eq!(answer.media.len(), 2);
+        assert!(answer.to_string().contains("a=group:BUNDLE 0\r\n"));
+        // Both streams enabled on their side: nothing changes on ours.
+        assert_eq!(ours.rejecting_as(&ours), ours);
+    }
+
+    #[test]
+    fn a_stream_the_offer_adds_is_answered_disabled() {
+        // An audio call; the peer offers video on top (RFC 3264 §8.1).
+        let audio = Sdp::parse(BUNDLED).unwrap();
+        let audio = Sdp {
+            media: audio.media.into_iter().take(1).collect(),
+            ..audio
+        };
+        let answer = audio.rejecting_as(&Sdp::parse(BUNDLED).unwrap());
+        assert_eq!(answer.media.len(), 2);
+        assert_eq!(answer.media[1].kind, MediaKind::Video);
+        assert_eq!(answer.media[1].port, 0);
+        assert_eq!(answer.media[1].mid(), Some("1"));
+        assert!(answer
+            .to_string()
+            .ends_with("m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n"));
     }
 
     #[test]
