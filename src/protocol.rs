@@ -67,13 +67,23 @@ pub enum Request {
     // Calls (see `calls`). Each answers `ok` (or `call` for `dial`) once the
     // command was accepted; progress shows in the snapshot.
     /// Call `number` (normalised with the user's dial rules). → `call`.
-    Dial { number: String },
+    /// With `video` the offer adds the camera (VP8 preferred) and the call
+    /// window opens.
+    Dial {
+        number: String,
+        #[serde(default)]
+        video: bool,
+    },
     /// Answer an incoming call; the other calls are put on hold, or hung up
     /// with `end_others` (call waiting's "end and answer").
     Answer {
         call: CallId,
         #[serde(default)]
         end_others: bool,
+        /// Answer a video offer with the camera; without it (the default:
+        /// the camera is never switched on unasked) the answer is audio only.
+        #[serde(default)]
+        video: bool,
     },
     /// Refuse an incoming call (603 Decline; `busy`: 486 Busy Here).
     Decline {
@@ -84,6 +94,8 @@ pub enum Request {
     Hangup { call: CallId },
     Hold { call: CallId },
     Resume { call: CallId },
+    /// Switch a video call to audio (a re-INVITE disabling video).
+    StopVideo { call: CallId },
     Mute { call: CallId, muted: bool },
     /// One or more of `0-9 * # A-D`.
     Dtmf { call: CallId, digits: String },
@@ -360,6 +372,7 @@ impl Message for Request {
         "hangup",
         "hold",
         "resume",
+        "stop_video",
         "mute",
         "dtmf",
         "transfer_blind",
@@ -449,6 +462,7 @@ impl Request {
                 | Request::Hangup { .. }
                 | Request::Hold { .. }
                 | Request::Resume { .. }
+                | Request::StopVideo { .. }
                 | Request::Mute { .. }
                 | Request::Dtmf { .. }
                 | Request::TransferBlind { .. }
@@ -507,7 +521,12 @@ mod tests {
 
     #[test]
     fn call_commands_are_told_from_the_other_requests() {
-        assert!(Request::Dial { number: "1002".into() }.is_call_command());
+        assert!(Request::Dial {
+            number: "1002".into(),
+            video: false
+        }
+        .is_call_command());
+        assert!(Request::StopVideo { call: 1 }.is_call_command());
         assert!(Request::GetHistory { seen: true }.is_call_command());
         assert!(!Request::GetSnapshot.is_call_command());
         assert!(!Request::GetCallSettings.is_call_command());
@@ -685,6 +704,7 @@ mod tests {
                 r#"{"v":1,"type":"dial","number":"1002"}"#,
                 Request::Dial {
                     number: "1002".into(),
+                    video: false,
                 },
             ),
             (
@@ -692,7 +712,27 @@ mod tests {
                 Request::Answer {
                     call: 4,
                     end_others: false,
+                    video: false,
                 },
+            ),
+            (
+                r#"{"v":1,"type":"dial","number":"1002","video":true}"#,
+                Request::Dial {
+                    number: "1002".into(),
+                    video: true,
+                },
+            ),
+            (
+                r#"{"v":1,"type":"answer","call":4,"video":true}"#,
+                Request::Answer {
+                    call: 4,
+                    end_others: false,
+                    video: true,
+                },
+            ),
+            (
+                r#"{"v":1,"type":"stop_video","call":4}"#,
+                Request::StopVideo { call: 4 },
             ),
             (
                 r#"{"v":1,"type":"decline","call":4,"busy":true}"#,
@@ -742,6 +782,8 @@ mod tests {
             r#"{"v":1,"type":"hangup","call":-3}"#,
             r#"{"v":1,"type":"mute","call":1}"#,
             r#"{"v":1,"type":"dial"}"#,
+            r#"{"v":1,"type":"dial","number":"1002","video":"yes"}"#,
+            r#"{"v":1,"type":"stop_video"}"#,
         ] {
             assert!(matches!(Request::decode(bad), Err(ProtocolError::Malformed(_))), "{bad}");
         }
@@ -773,6 +815,7 @@ mod tests {
             merged_with: None,
             transfer_status: None,
             dtmf_received: String::new(),
+            video: false,
         });
         snapshot.missed_calls = 2;
         let text = Push::Snapshot {

@@ -515,6 +515,7 @@ pub fn on_notification_button(id: String, index: u32) {
         Request::Answer {
             call,
             end_others: false,
+            video: false,
         }
     } else {
         Request::Decline { call, busy: false }

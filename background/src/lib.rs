@@ -392,6 +392,7 @@ async fn handle_request(message: JsValue, sender: JsValue) -> Reply {
         | Request::Hangup { .. }
         | Request::Hold { .. }
         | Request::Resume { .. }
+        | Request::StopVideo { .. }
         | Request::Mute { .. }
         | Request::Dtmf { .. }
         | Request::TransferBlind { .. }

@@ -340,6 +340,7 @@ fn command_request(name: &str, snapshot: &Snapshot) -> Option<Request> {
             .map(|c| Request::Answer {
                 call: c.id,
                 end_others: false,
+                video: false,
             }),
         "hangup" => talking()
             .or_else(|| live().next())

@@ -95,7 +95,7 @@ pub fn call_item(props: &CallProps) -> Html {
     let controls = if ringing_in {
         html! {
             <>
-                { button("buttonAnswer", "answer", Request::Answer { call: id, end_others: false }) }
+                { button("buttonAnswer", "answer", Request::Answer { call: id, end_others: false, video: false }) }
                 { button("buttonDecline", "decline", Request::Decline { call: id, busy: false }) }
                 { button("buttonVoicemail", "voicemail", Request::SendToVoicemail { call: id }) }
             </>

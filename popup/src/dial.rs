@@ -46,7 +46,7 @@ pub fn command_error_key(reply: &Result<Reply, chrome::WorkerUnavailable>) -> Op
 /// Send `dial` and report a refusal through `error`.
 pub fn place_call(number: String, error: UseStateHandle<Option<&'static str>>) {
     wasm_bindgen_futures::spawn_local(async move {
-        let reply = chrome::request(&Request::Dial { number }).await;
+        let reply = chrome::request(&Request::Dial { number, video: false }).await;
         error.set(command_error_key(&reply));
     });
 }

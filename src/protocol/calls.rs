@@ -110,6 +110,10 @@ pub struct CallView {
     /// DTMF digits received from the far end during this call.
     #[serde(default)]
     pub dtmf_received: String,
+    /// A video call: video asked for (dialling), offered (ringing), or on
+    /// in both directions (answered); false once switched to audio.
+    #[serde(default)]
+    pub video: bool,
 }
 
 /// An ICE server for the offscreen document's `RTCPeerConnection`.
@@ -264,13 +268,20 @@ pub enum MediaRequest {
         call: CallId,
         ice_servers: Vec<IceServer>,
         ice_timeout_ms: u32,
+        /// Add the camera (VP8 first in the codec order); without a camera
+        /// the offer is audio only.
+        #[serde(default)]
+        video: bool,
     },
-    /// Answer the remote `sdp` offer; reply `media_sdp`.
+    /// Answer the remote `sdp` offer; reply `media_sdp`. Without `video`
+    /// an offered video stream is refused (port 0).
     MediaAnswer {
         call: CallId,
         sdp: String,
         ice_servers: Vec<IceServer>,
         ice_timeout_ms: u32,
+        #[serde(default)]
+        video: bool,
     },
     /// The remote answer to our offer (2xx, or 183 early media).
     MediaRemote {
@@ -326,6 +337,11 @@ pub enum MediaRequest {
     MediaProbe,
     /// What the document is doing (tests and diagnostics).
     MediaStatus,
+    /// The call went audio only (our switch or the peer's was accepted):
+    /// stop the video transceivers and release the camera.
+    MediaVideoOff {
+        call: CallId,
+    },
 }
 
 /// Offscreen document → worker, in reply to a [`MediaRequest`].
@@ -395,6 +411,14 @@ pub struct MediaStats {
     pub dtmf_sent: String,
     /// Whether the remote SDP offers `telephone-event`.
     pub dtmf_negotiated: bool,
+    /// A video transceiver is live (not stopped).
+    pub video: bool,
+    /// mimeType of the video codec in use (`video/VP8`), "" without video.
+    pub video_codec: String,
+    pub frames_decoded: f64,
+    pub frames_encoded: f64,
+    /// inbound-rtp `frameWidth` of the remote video.
+    pub frame_width: f64,
 }
 
 /// The offscreen document's state outside the calls.
@@ -429,6 +453,7 @@ impl Message for MediaRequest {
         "media_remote_hold",
         "media_probe",
         "media_status",
+        "media_video_off",
     ];
 }
 impl Message for MediaReply {
@@ -471,12 +496,29 @@ mod tests {
             call: 3,
             ice_servers: vec![],
             ice_timeout_ms: 1500,
+            video: false,
         };
         assert_eq!(
             offer.encode(),
-            r#"{"call":3,"ice_servers":[],"ice_timeout_ms":1500,"type":"media_offer","v":1}"#
+            r#"{"call":3,"ice_servers":[],"ice_timeout_ms":1500,"type":"media_offer","v":1,"video":false}"#
         );
         assert_eq!(MediaRequest::decode(&offer.encode()), Ok(offer));
+        // A worker from before video calls sends no `video`: audio only.
+        assert_eq!(
+            MediaRequest::decode(
+                r#"{"v":1,"type":"media_offer","call":3,"ice_servers":[],"ice_timeout_ms":1500}"#
+            ),
+            Ok(MediaRequest::MediaOffer {
+                call: 3,
+                ice_servers: vec![],
+                ice_timeout_ms: 1500,
+                video: false
+            })
+        );
+        assert_eq!(
+            MediaRequest::MediaVideoOff { call: 3 }.encode(),
+            r#"{"call":3,"type":"media_video_off","v":1}"#
+        );
         let reply = MediaReply::decode(r#"{"v":1,"type":"media_sdp","call":3,"sdp":"v=0"}"#);
         assert_eq!(
             reply,

@@ -20,6 +20,7 @@ use crate::protocol::calls::{
     MediaRequest, Tone, MAX_CALLS,
 };
 use crate::protocol::{ErrorCode, Reply, Request};
+use crate::sdp::Sdp;
 use crate::time::Instant;
 
 mod restore;
@@ -102,6 +103,8 @@ struct Call {
     transfer_from: Option<(CallHandle, Option<Replaces>)>,
     /// Extra INVITE headers (function keys: pickup, intercom).
     extra_headers: Vec<(String, String)>,
+    /// A call window was opened for this call (incoming, or video).
+    window: bool,
 }
 
 pub struct Calls {
@@ -287,8 +290,20 @@ impl Calls {
         request: Request,
     ) -> Result<Reply, ErrorCode> {
         match request {
-            Request::Dial { number } => self.dial(registered, now, &number),
-            Request::Answer { call, end_others } => self.answer(ua, now, call, end_others),
+            Request::Dial { number, video } => self.dial(registered, now, &number, video),
+            Request::Answer {
+                call,
+                end_others,
+                video,
+            } => self.answer(ua, now, call, end_others, video),
+            Request::StopVideo { call } => {
+                let handle = self.handle_of(call)?;
+                if !self.find(call)?.view.video {
+                    return Err(ErrorCode::InvalidState);
+                }
+                ua.stop_video(now, handle).map_err(call_error)?;
+                Ok(Reply::Ok)
+            }
             Request::Decline { call, busy } => {
                 let handle = self.handle_of(call)?;
                 let code = if busy { 486 } else { 603 };
@@ -442,7 +457,7 @@ impl Calls {
         number: &str,
         headers: Vec<(String, String)>,
     ) -> Reply {
-        match self.dial(registered, now, number) {
+        match self.dial(registered, now, number, false) {
             Ok(Reply::Call { call }) => {
                 if let Some(c) = self.calls.iter_mut().find(|c| c.view.id == call) {
                     c.extra_headers = headers;
@@ -462,7 +477,13 @@ impl Calls {
         normalize_dial(t, &self.rules).map_err(|_| ErrorCode::InvalidNumber)
     }
 
-    fn dial(&mut self, registered: bool, now: Instant, number: &str) -> Result<Reply, ErrorCode> {
+    fn dial(
+        &mut self,
+        registered: bool,
+        now: Instant,
+        number: &str,
+        video: bool,
+    ) -> Result<Reply, ErrorCode> {
         if !registered {
             return Err(ErrorCode::NotRegistered);
         }
@@ -470,7 +491,7 @@ impl Calls {
         if self.live().count() >= MAX_CALLS {
             return Err(ErrorCode::TooManyCalls);
         }
-        let id = self.place(now, target, None);
+        let id = self.place(now, target, None, video);
         Ok(Reply::Call { call: id })
     }
 
@@ -480,6 +501,7 @@ impl Calls {
         now: Instant,
         target: String,
         transfer_from: Option<(CallHandle, Option<Replaces>)>,
+        video: bool,
     ) -> CallId {
         let id = self.next_id;
         self.next_id += 1;
@@ -501,6 +523,7 @@ impl Calls {
                 merged_with: None,
                 transfer_status: None,
                 dtmf_received: String::new(),
+                video,
             },
             handle: None,
             media: Media::Pending,
@@ -511,13 +534,20 @@ impl Calls {
             engine_done: false,
             transfer_from,
             extra_headers: Vec::new(),
+            window: video,
         });
         self.actions
             .push_back(CallAction::Media(MediaRequest::MediaOffer {
                 call: id,
                 ice_servers: self.settings.ice_servers.clone(),
                 ice_timeout_ms: self.settings.ice_timeout_ms,
+                video,
             }));
+        // Video shows in the call window, so a video call opens one.
+        if video {
+            self.actions
+                .push_back(CallAction::OpenCallWindow { call: id });
+        }
         id
     }
 
@@ -527,6 +557,7 @@ impl Calls {
         now: Instant,
         call: CallId,
         end_others: bool,
+        video: bool,
     ) -> Result<Reply, ErrorCode> {
         let c = self.find(call)?;
         if c.view.state != CallPhase::Ringing || c.media != Media::Pending {
@@ -560,6 +591,7 @@ impl Calls {
                 sdp: offer,
                 ice_servers: self.settings.ice_servers.clone(),
                 ice_timeout_ms: self.settings.ice_timeout_ms,
+                video,
             }));
         Ok(Reply::Ok)
     }
@@ -655,6 +687,9 @@ impl Calls {
             self.finish(now, call, CallEnd::ConnectionLost, None);
             return;
         };
+        // What the document really offered or answered: no camera, or an
+        // audio-only answer, makes it an audio call.
+        c.view.video = c.view.video && Sdp::parse(&sdp).is_ok_and(|s| s.has_video());
         let result = if answering {
             match c.handle {
                 Some(h) => ua.answer(now, h, &sdp),
@@ -712,6 +747,16 @@ impl Calls {
                     c.view.answered_at = Some(wall);
                     let id = c.view.id;
                     let outgoing = c.view.direction == CallDirection::Outgoing;
+                    // A video offer answered audio only (video port 0) is
+                    // an audio call; the document's connection follows the
+                    // answer by itself.
+                    if outgoing {
+                        c.view.video = c.view.video
+                            && sdp
+                                .as_deref()
+                                .and_then(|s| Sdp::parse(s).ok())
+                                .is_some_and(|s| s.has_video());
+                    }
                     if let Some(sdp) = sdp.clone().filter(|_| outgoing && !c.remote_applied) {
                         c.remote_applied = true;
                         self.actions
@@ -727,9 +772,21 @@ impl Calls {
                 call,
                 local_hold,
                 remote_hold,
+                video,
                 ..
             } => {
                 if let Some(c) = self.by_handle(*call) {
+                    // Either side switched to audio: the connection drops
+                    // its video too (the engine answered or got port 0).
+                    if c.view.video && !*video {
+                        c.view.video = false;
+                        let id = c.view.id;
+                        self.actions
+                            .push_back(CallAction::Media(MediaRequest::MediaVideoOff { call: id }));
+                    }
+                    let Some(c) = self.by_handle(*call) else {
+                        return;
+                    };
                     let changed = (c.view.remote_hold != *remote_hold).then_some(c.view.id);
                     c.view.remote_hold = *remote_hold;
                     if c.view.state == CallPhase::Active || c.view.state == CallPhase::Held {
@@ -780,7 +837,7 @@ impl Calls {
                 replaces,
                 ..
             } if self.live().any(|c| c.handle == Some(*call)) => {
-                self.place(now, target.clone(), Some((*call, replaces.clone())));
+                self.place(now, target.clone(), Some((*call, replaces.clone())), false);
             }
             Event::TransferProgress { call, code, .. } => {
                 if let Some(c) = self.by_handle(*call) {
@@ -834,6 +891,10 @@ impl Calls {
                 merged_with: None,
                 transfer_status: None,
                 dtmf_received: String::new(),
+                video: sdp
+                    .as_deref()
+                    .and_then(|s| Sdp::parse(s).ok())
+                    .is_some_and(|s| s.has_video()),
             },
             handle: Some(handle),
             media: Media::Pending,
@@ -844,6 +905,7 @@ impl Calls {
             engine_done: false,
             transfer_from: None,
             extra_headers: Vec::new(),
+            window: false,
         });
         // An attended transfer's INVITE with Replaces takes the place of a
         // call we are in: it is answered at once, the user already agreed.
@@ -858,6 +920,7 @@ impl Calls {
                     sdp: sdp.clone().unwrap_or_default(),
                     ice_servers: self.settings.ice_servers.clone(),
                     ice_timeout_ms: self.settings.ice_timeout_ms,
+                    video: false,
                 }));
             return;
         }
@@ -866,6 +929,9 @@ impl Calls {
             number,
             name,
         });
+        if let Some(c) = self.calls.last_mut() {
+            c.window = true;
+        }
         self.actions
             .push_back(CallAction::OpenCallWindow { call: id });
         self.set_tone();
@@ -916,6 +982,7 @@ impl Calls {
         c.view.end = Some(end);
         c.view.status_code = code;
         c.ended_at = Some(now);
+        let window = c.window;
         let view = c.view.clone();
         let answered = view.answered_at.is_some();
         let duration_s = view
@@ -975,6 +1042,8 @@ impl Calls {
         if view.direction == CallDirection::Incoming {
             self.actions
                 .push_back(CallAction::ClearIncoming { call: id });
+        }
+        if window {
             self.actions
                 .push_back(CallAction::CloseCallWindow { call: id });
         }
@@ -1065,7 +1134,7 @@ impl Default for Calls {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::test_support::{at_secs, connected_ua, events, reply, sent_requests};
+    use crate::engine::test_support::{at_secs, connected_ua, events, reply, sent, sent_requests};
 
     const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nc=IN IP4 127.0.0.1\r\n\
         m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n";
@@ -1090,6 +1159,177 @@ mod tests {
         )
     }
 
+    const VIDEO_SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        c=IN IP4 127.0.0.1\r\na=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n";
+
+    /// `reply` with an SDP body.
+    fn reply_sdp(request: &rsip::Request, code: u16, sdp: &str) -> Vec<u8> {
+        let text = String::from_utf8(reply(request, code, &[("Contact", "<sip:b@192.0.2.5>")]))
+            .unwrap()
+            .replace(
+                "Content-Length: 0\r\n",
+                &format!(
+                    "Content-Type: application/sdp\r\nContent-Length: {}\r\n",
+                    sdp.len()
+                ),
+            );
+        format!("{text}{sdp}").into_bytes()
+    }
+
+    fn audio_only(sdp: &str) -> String {
+        Sdp::parse(sdp).unwrap().without_video().to_string()
+    }
+
+    #[test]
+    fn a_video_call_opens_the_call_window_and_switches_to_audio() {
+        //  popup                 Calls                  offscreen        engine
+        //  dial 1002 video --->  media_offer(video) --->
+        //                        open call window
+        //                        <---------------------- media_sdp (audio+video)
+        //                        call() ------------------------------> INVITE
+        //                        <------------------------------------- 200 (audio+video)
+        //  stop_video -------->  stop_video() -------------------------> re-INVITE (video port 0)
+        //                        <------------------------------------- 200 (video port 0)
+        //                        media_video_off ------->
+        //  hangup ------------>  close call window
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let dial = Request::Dial {
+            number: "1002".into(),
+            video: true,
+        };
+        assert_eq!(
+            calls.command(Some(&mut ua), true, now, dial),
+            Reply::Call { call: 1 }
+        );
+        let offer = match actions(&mut calls).as_slice() {
+            [CallAction::Media(
+                m @ MediaRequest::MediaOffer {
+                    call: 1,
+                    video: true,
+                    ..
+                },
+            ), CallAction::OpenCallWindow { call: 1 }] => m.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(calls.views()[0].video);
+        let sdp = MediaReply::MediaSdp {
+            call: 1,
+            sdp: VIDEO_SDP.into(),
+        };
+        calls.handle_media_reply(Some(&mut ua), now, &offer, Ok(sdp));
+        let inv = sent_requests(&mut ua).remove(0);
+        assert!(String::from_utf8_lossy(&inv.body).contains("m=video 9 "));
+        ua.handle_transport(now, &reply_sdp(&inv, 200, VIDEO_SDP))
+            .unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert_eq!(calls.views()[0].state, CallPhase::Active);
+        assert!(calls.views()[0].video);
+        actions(&mut calls);
+        sent_requests(&mut ua);
+
+        let r = calls.command(Some(&mut ua), true, now, Request::StopVideo { call: 1 });
+        assert_eq!(r, Reply::Ok);
+        let reinvite = sent_requests(&mut ua).remove(0);
+        assert_eq!(reinvite.method, rsip::Method::Invite);
+        assert!(String::from_utf8_lossy(&reinvite.body).contains("m=video 0 "));
+        // Nothing changes in the connection before the peer agreed.
+        assert!(actions(&mut calls).is_empty());
+        ua.handle_transport(now, &reply_sdp(&reinvite, 200, &audio_only(VIDEO_SDP)))
+            .unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert_eq!(
+            actions(&mut calls),
+            [CallAction::Media(MediaRequest::MediaVideoOff { call: 1 })]
+        );
+        let view = &calls.views()[0];
+        assert!(!view.video);
+        assert_eq!(view.state, CallPhase::Active, "the call goes on as audio");
+        // Asking again is refused: it is an audio call now.
+        let again = calls.command(Some(&mut ua), true, now, Request::StopVideo { call: 1 });
+        assert_eq!(again, Reply::error(ErrorCode::InvalidState));
+        calls.command(Some(&mut ua), true, now, Request::Hangup { call: 1 });
+        feed(&mut calls, &mut ua, now);
+        assert!(actions(&mut calls).contains(&CallAction::CloseCallWindow { call: 1 }));
+    }
+
+    #[test]
+    fn a_video_offer_answered_audio_only_is_an_audio_call() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let text = invite("v1").replace(SDP, VIDEO_SDP).replace(
+            &format!("Content-Length: {}", SDP.len()),
+            &format!("Content-Length: {}", VIDEO_SDP.len()),
+        );
+        ua.handle_transport(now, text.as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        assert!(
+            calls.views()[0].video,
+            "a video offer rings as a video call"
+        );
+        actions(&mut calls);
+        let answer = Request::Answer {
+            call: 1,
+            end_others: false,
+            video: false,
+        };
+        assert_eq!(calls.command(Some(&mut ua), true, now, answer), Reply::Ok);
+        let request = actions(&mut calls)
+            .into_iter()
+            .find_map(|a| match a {
+                CallAction::Media(m @ MediaRequest::MediaAnswer { video: false, .. }) => Some(m),
+                _ => None,
+            })
+            .expect("media_answer without video");
+        let sdp = MediaReply::MediaSdp {
+            call: 1,
+            sdp: audio_only(VIDEO_SDP),
+        };
+        calls.handle_media_reply(Some(&mut ua), now, &request, Ok(sdp));
+        assert!(!calls.views()[0].video);
+        let ok = sent(&mut ua)
+            .into_iter()
+            .find_map(|m| match m {
+                rsip::SipMessage::Response(r) if r.status_code.code() == 200 => Some(r),
+                _ => None,
+            })
+            .expect("200 OK");
+        assert!(String::from_utf8_lossy(&ok.body).contains("m=video 0 "));
+        let r = calls.command(Some(&mut ua), true, now, Request::StopVideo { call: 1 });
+        assert_eq!(r, Reply::error(ErrorCode::InvalidState));
+    }
+
+    #[test]
+    fn a_video_call_the_callee_answers_audio_only_is_an_audio_call() {
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let dial = Request::Dial {
+            number: "1002".into(),
+            video: true,
+        };
+        calls.command(Some(&mut ua), true, now, dial);
+        let offer = match actions(&mut calls).remove(0) {
+            CallAction::Media(m) => m,
+            other => panic!("{other:?}"),
+        };
+        let sdp = MediaReply::MediaSdp {
+            call: 1,
+            sdp: VIDEO_SDP.into(),
+        };
+        calls.handle_media_reply(Some(&mut ua), now, &offer, Ok(sdp));
+        let inv = sent_requests(&mut ua).remove(0);
+        ua.handle_transport(now, &reply_sdp(&inv, 200, &audio_only(VIDEO_SDP)))
+            .unwrap();
+        feed(&mut calls, &mut ua, now);
+        let view = &calls.views()[0];
+        assert_eq!((view.state, view.video), (CallPhase::Active, false));
+    }
+
     #[test]
     fn dial_waits_for_the_offer_then_invites_and_records_history() {
         //  popup            Calls               offscreen        engine
@@ -1108,6 +1348,7 @@ mod tests {
             now,
             Request::Dial {
                 number: "1002".into(),
+                video: false,
             },
         );
         assert_eq!(reply_, Reply::Call { call: 1 });
@@ -1248,6 +1489,7 @@ mod tests {
             Request::Answer {
                 call: 1,
                 end_others: false,
+                video: false,
             },
         );
         assert_eq!(r, Reply::Ok);
@@ -1295,6 +1537,7 @@ mod tests {
             Request::Answer {
                 call: 1,
                 end_others: false,
+                video: false,
             },
         );
         assert_eq!(bad, Reply::error(ErrorCode::InvalidState));
@@ -1324,6 +1567,7 @@ mod tests {
             Request::Answer {
                 call: 1,
                 end_others: false,
+                video: false,
             },
         );
         let answer = actions(&mut calls)
@@ -1386,6 +1630,7 @@ mod tests {
             now,
             Request::Dial {
                 number: "1002".into(),
+                video: false,
             },
         );
         let offer = match actions(&mut calls).pop() {
@@ -1401,7 +1646,8 @@ mod tests {
                 false,
                 now,
                 Request::Dial {
-                    number: "1002".into()
+                    number: "1002".into(),
+                    video: false,
                 }
             ),
             Reply::error(ErrorCode::NotRegistered)
@@ -1431,6 +1677,7 @@ mod tests {
             now,
             Request::Dial {
                 number: "1002".into(),
+                video: false,
             },
         );
         let offer = actions(calls).into_iter().find_map(|a| match a {

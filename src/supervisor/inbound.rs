@@ -86,7 +86,13 @@ impl Supervisor {
         let Some(code) = agent_dial(&self.inbound.config.agent_codes, &handling.agent) else {
             return;
         };
-        if let Reply::Call { call } = self.call_command(now, Request::Dial { number: code }) {
+        if let Reply::Call { call } = self.call_command(
+            now,
+            Request::Dial {
+                number: code,
+                video: false,
+            },
+        ) {
             self.inbound.pending.push(Pending {
                 at: now + AGENT_CALL_MAX,
                 timer: Timer::AgentHangup,
@@ -273,6 +279,7 @@ impl Supervisor {
                         Request::Answer {
                             call: p.call,
                             end_others: false,
+                            video: false,
                         },
                     );
                     // The beep tells the user the line is now open.

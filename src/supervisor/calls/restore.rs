@@ -104,6 +104,7 @@ impl Calls {
                 engine_done: false,
                 transfer_from: None,
                 extra_headers: Vec::new(),
+                window: false,
             });
             self.pending_restore.push((id, s.dialog));
             taken += 1;
@@ -174,6 +175,7 @@ mod tests {
             now,
             Request::Dial {
                 number: "1002".into(),
+                video: false,
             },
         ) else {
             panic!("dial refused")
@@ -269,6 +271,7 @@ mod tests {
             now,
             Request::Dial {
                 number: "1003".into(),
+                video: false,
             },
         ) else {
             panic!()
