@@ -7,7 +7,7 @@
 // runtime message is meant for the worker and is ignored here (no reply).
 
 const V = 1;
-const calls = new Map(); // call id -> { pc, track, sender, audio, held, remoteHeld, muted, firstMediaAt, dtmfSent }
+const calls = new Map(); // call id -> { pc, track, sender, audio, camera, remote, held, remoteHeld, muted, firstMediaAt, dtmfSent }
 let micPromise = null;
 let mixer = null; // { ctx, nodes } while calls are merged
 let tone = { name: 'none', pattern: '', ctx: null, timer: null, end: null };
@@ -103,7 +103,43 @@ function gathered(pc, timeoutMs) {
   });
 }
 
-async function newCall(id, msg) {
+// A camera per video call (not shared like the microphone: each call's
+// video ends on its own when it switches to audio). No camera is no reason
+// to fail the call: it goes on as audio.
+async function camera() {
+  try {
+    return (await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false })).getVideoTracks()[0] ?? null;
+  } catch (e) {
+    console.warn('ringside: no camera, the call is audio only', e);
+    return null;
+  }
+}
+
+// VP8 first (Chromium's first video codec anyway; a peer that prefers
+// H.264 still gets VP8 where both support it), the rest in the browser's order.
+function preferVp8(pc) {
+  const caps = RTCRtpReceiver.getCapabilities?.('video');
+  if (!caps) return;
+  const vp8 = caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'video/vp8');
+  const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== 'video/vp8');
+  for (const t of videoTransceivers(pc)) {
+    try {
+      t.setCodecPreferences([...vp8, ...rest]);
+    } catch (e) {
+      console.warn('ringside: codec preferences', e);
+    }
+  }
+}
+
+function videoTransceivers(pc) {
+  return pc.getTransceivers().filter((t) => t.receiver.track?.kind === 'video' && t.direction !== 'stopped' && t.currentDirection !== 'stopped');
+}
+
+function offersVideo(sdp) {
+  return /^m=video [1-9]/m.test(sdp);
+}
+
+async function newCall(id, msg, video) {
   let stream;
   try {
     stream = await microphone();
@@ -112,18 +148,25 @@ async function newCall(id, msg) {
   }
   const pc = new RTCPeerConnection({ iceServers: iceServers(msg.ice_servers) });
   const track = stream.getAudioTracks()[0].clone();
-  const sender = pc.addTrack(track, new MediaStream([track]));
+  const cam = video ? await camera() : null;
+  // One stream for both tracks, so the far end gets them as one (msid).
+  const local = new MediaStream(cam ? [track, cam] : [track]);
+  const sender = pc.addTrack(track, local);
+  if (cam) pc.addTrack(cam, local);
   const audio = new Audio();
   audio.autoplay = true;
   document.body.appendChild(audio);
   await setSink(audio, prefs.speaker);
   const call = {
-    id, pc, track, sender, audio, held: false, remoteHeld: false, muted: false, firstMediaAt: null, remote: null, dtmfSent: '',
+    id, pc, track, sender, audio, camera: cam, local, held: false, remoteHeld: false, muted: false, firstMediaAt: null, remote: null, dtmfSent: '',
   };
   // What the RFC 4733 sender really played out, for the UI's echo and the tests.
   if (sender.dtmf) sender.dtmf.ontonechange = (ev) => (call.dtmfSent += ev.tone);
   pc.ontrack = (ev) => {
-    call.remote = ev.streams[0] ?? new MediaStream([ev.track]);
+    // Audio and video arrive as two tracks of one stream; a peer that sends
+    // no msid gets its tracks gathered into one stream here.
+    call.remote = ev.streams[0] ?? call.remote ?? new MediaStream();
+    if (!call.remote.getTracks().includes(ev.track)) call.remote.addTrack(ev.track);
     audio.srcObject = call.remote;
     audio.play().catch(() => {});
     rebuildMix();
@@ -151,6 +194,7 @@ function close(id) {
   clearInterval(call.watch);
   call.pc.close();
   call.track.stop();
+  call.camera?.stop();
   call.audio.srcObject = null;
   call.audio.remove();
   calls.delete(id);
@@ -174,12 +218,14 @@ const DIRECTION = /^a=(sendrecv|sendonly|recvonly|inactive)(?=\r?$)/m;
 // (by mid): the same codecs, ICE and DTLS parameters (so
 // nothing restarts), each section's mirrored direction, and a fixed DTLS
 // role where the remote SDP was an offer (actpass).
-function mirroredAnswer(remote, local, wants) {
+function mirroredAnswer(remote, local, wants, rejected = new Set()) {
   const ours = /a=setup:(active|passive)/.exec(local)?.[1];
-  const [session, ...sections] = remote.split(/\r?\n(?=m=)/);
+  // A stream we stopped (switch to audio) is rejected in the answer too.
+  const [session, ...sections] = rejectSections(remote, rejected).split(/\r?\n(?=m=)/);
   const mirrored = sections.map((section, i) => {
     // A section without a mid (not from a browser) is matched by position.
     const mid = /^a=mid:(\S+)/m.exec(section)?.[1];
+    if (mid !== undefined && rejected.has(mid)) return section;
     const want = mid === undefined ? [...wants.values()][i] : wants.get(mid);
     if (!want) return section;
     const line = `a=${MIRROR[want]}`;
@@ -189,6 +235,22 @@ function mirroredAnswer(remote, local, wants) {
   if (!sdp.endsWith('\n')) sdp += '\r\n';
   if (ours) sdp = sdp.replace(/a=setup:actpass/g, `a=setup:${ours === 'active' ? 'passive' : 'active'}`);
   return sdp;
+}
+
+// The sections of `mids` disabled (port 0, RFC 3264 §6) and out of the
+// BUNDLE group (RFC 8843; the browser refuses a group naming a rejected
+// section). Chromium answers a transceiver stopped before createAnswer with
+// a=inactive on a live port, which a peer reads as a video stream on hold,
+// not as an audio call; this makes it the refusal it is.
+function rejectSections(sdp, mids) {
+  if (mids.size === 0) return sdp;
+  const [session, ...sections] = sdp.split(/\r?\n(?=m=)/);
+  const grouped = session.replace(/^(a=group:BUNDLE)(.*)$/m, (_, g, ids) => `${g}${ids.split(' ').filter((id) => !mids.has(id)).join(' ')}`);
+  const out = sections.map((section) => {
+    const mid = /^a=mid:(\S+)/m.exec(section)?.[1];
+    return mid !== undefined && mids.has(mid) ? section.replace(/^m=(\S+) \d+/, 'm=$1 0') : section;
+  });
+  return [grouped, ...out].join('\r\n');
 }
 
 // Hold is signalled by the engine (re-INVITE with sendonly / inactive). The
@@ -208,7 +270,10 @@ function redirect(call) {
 async function renegotiate(call) {
   const remote = call.pc.currentRemoteDescription?.sdp;
   if (!remote || call.pc.signalingState !== 'stable') return;
-  const transceivers = call.pc.getTransceivers().filter((t) => !t.stopped && t.mid !== null);
+  // Stopped by a switch to audio, not yet negotiated away.
+  const stopping = call.pc.getTransceivers().filter((t) => t.direction === 'stopped' && t.currentDirection !== 'stopped' && t.mid !== null);
+  const rejected = new Set(stopping.map((t) => t.mid));
+  const transceivers = call.pc.getTransceivers().filter((t) => t.direction !== 'stopped' && t.mid !== null);
   const wants = new Map();
   for (const t of transceivers) {
     let want = t.sender.track ? 'sendrecv' : 'recvonly';
@@ -217,12 +282,12 @@ async function renegotiate(call) {
     if (call.remoteHeld) want = NO_SEND[want];
     wants.set(t.mid, want);
   }
-  if (transceivers.every((t) => t.currentDirection === wants.get(t.mid))) return;
+  if (rejected.size === 0 && transceivers.every((t) => t.currentDirection === wants.get(t.mid))) return;
   for (const t of transceivers) t.direction = wants.get(t.mid);
   try {
     await call.pc.setLocalDescription(await call.pc.createOffer());
     const local = call.pc.currentLocalDescription?.sdp ?? call.pc.localDescription.sdp;
-    await call.pc.setRemoteDescription({ type: 'answer', sdp: mirroredAnswer(remote, local, wants) });
+    await call.pc.setRemoteDescription({ type: 'answer', sdp: mirroredAnswer(remote, local, wants, rejected) });
   } catch (e) {
     console.warn('ringside: hold renegotiation failed', e);
     if (call.pc.signalingState === 'have-local-offer') await call.pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
@@ -236,10 +301,17 @@ async function stats(call) {
     direction: call.pc.getTransceivers()[0]?.currentDirection ?? '', muted: call.muted, held: call.held,
     remote_held: call.remoteHeld, sink_id: call.audio.sinkId ?? '', microphone: call.track.getSettings().deviceId ?? '',
     dtmf_sent: call.dtmfSent, dtmf_negotiated: dtmfNegotiated(call),
+    video: videoTransceivers(call.pc).length > 0, video_codec: '', frames_decoded: 0, frames_encoded: 0, frame_width: 0,
   };
   const report = await call.pc.getStats();
   report.forEach((r) => {
-    if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') {
+      out.frames_decoded += r.framesDecoded ?? 0;
+      out.frame_width = r.frameWidth ?? out.frame_width;
+      out.video_codec = report.get(r.codecId)?.mimeType ?? out.video_codec;
+    } else if (r.type === 'outbound-rtp' && r.kind === 'video') {
+      out.frames_encoded += r.framesEncoded ?? 0;
+    } else if (r.type === 'inbound-rtp' && r.kind === 'audio') {
       out.bytes_received += r.bytesReceived ?? 0;
       out.packets_received += r.packetsReceived ?? 0;
       if (typeof r.audioLevel === 'number') out.audio_level = r.audioLevel;
@@ -417,7 +489,8 @@ async function handle(msg) {
     case 'media_offer': {
       if (!validId(id)) return mediaError('bad_request', 'call');
       if (call) close(id);
-      const c = await newCall(id, msg);
+      const c = await newCall(id, msg, !!msg.video);
+      preferVp8(c.pc);
       await c.pc.setLocalDescription(await c.pc.createOffer());
       await gathered(c.pc, msg.ice_timeout_ms);
       return reply('media_sdp', { call: id, sdp: c.pc.localDescription.sdp });
@@ -425,15 +498,33 @@ async function handle(msg) {
     case 'media_answer': {
       if (!validId(id) || typeof msg.sdp !== 'string') return mediaError('bad_request', 'call/sdp');
       if (call) close(id);
-      const c = await newCall(id, msg);
+      const c = await newCall(id, msg, !!msg.video && offersVideo(msg.sdp));
       await c.pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
-      await c.pc.setLocalDescription(await c.pc.createAnswer());
+      // Answered audio only: the offered video is refused (port 0), which
+      // any peer takes as an audio call (RFC 3264 §6).
+      const refused = new Set();
+      for (const t of videoTransceivers(c.pc)) {
+        if (t.sender.track) continue;
+        t.stop();
+        refused.add(t.mid);
+      }
+      preferVp8(c.pc);
+      const answer = await c.pc.createAnswer();
+      await c.pc.setLocalDescription({ type: 'answer', sdp: rejectSections(answer.sdp, refused) });
       await gathered(c.pc, msg.ice_timeout_ms);
       return reply('media_sdp', { call: id, sdp: c.pc.localDescription.sdp });
     }
     case 'media_remote':
       if (!call || typeof msg.sdp !== 'string') return mediaError('no_such_call', id);
       if (call.pc.signalingState === 'have-local-offer') await call.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+      // Answered audio only: the browser stopped the video; so does the camera.
+      if (videoTransceivers(call.pc).length === 0) call.camera?.stop();
+      return reply('media_ok');
+    case 'media_video_off':
+      if (!call) return mediaError('no_such_call', id);
+      for (const t of videoTransceivers(call.pc)) t.stop();
+      call.camera?.stop();
+      await redirect(call);
       return reply('media_ok');
     case 'media_hold':
       if (!call) return mediaError('no_such_call', id);
@@ -490,6 +581,15 @@ async function handle(msg) {
       return mediaError('bad_request', msg.type);
   }
 }
+
+// The call window (an extension page in the same process) shows a call's
+// video by reading the streams straight from this document
+// (chrome.extension.getViews): a MediaStream cannot be sent in a message.
+globalThis.ringsideVideo = (id) => {
+  const call = calls.get(Number(id));
+  if (!call) return null;
+  return { remote: call.remote, local: call.camera && call.camera.readyState === 'live' ? call.local : null };
+};
 
 chrome.runtime.onMessage.addListener((msg, _sender, sendResponse) => {
   if (!msg || msg.v !== V || typeof msg.type !== 'string' || !msg.type.startsWith('media_')) return false;

@@ -21,6 +21,29 @@ pub fn call_from_location() -> Option<CallId> {
 }
 
 #[derive(Properties, PartialEq)]
+struct VideoStageProps {
+    call: CallId,
+}
+
+/// The far end's video large, our camera small. The streams live in the
+/// offscreen document; call.js attaches them to these elements by their
+/// `data-call` / `data-stream` (a MediaStream cannot travel in a message).
+/// Muted: the call's sound already plays in the offscreen document.
+#[function_component(VideoStage)]
+fn video_stage(props: &VideoStageProps) -> Html {
+    let lang = crate::i18n::use_language();
+    let call = props.call.to_string();
+    html! {
+        <div class="video-stage">
+            <video id="remote-video" class="remote-video" data-call={call.clone()} data-stream="remote"
+                autoplay=true muted=true playsinline=true aria-label={tr(lang, "labelRemoteVideo", &[])} />
+            <video id="local-video" class="local-video" data-call={call} data-stream="local"
+                autoplay=true muted=true playsinline=true aria-label={tr(lang, "labelLocalVideo", &[])} />
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
 pub struct CallWindowProps {
     pub call: Option<CallId>,
 }
@@ -38,9 +61,14 @@ pub fn call_window(props: &CallWindowProps) -> Html {
         .and_then(|s| s.calls.iter().find(|c| Some(c.id) == props.call));
     let body = match call {
         Some(call) if call.state != CallPhase::Ended => html! {
-            <ul class="calls" aria-label={tr(lang, "tabCalls", &[])}>
-                <CallItem call={call.clone()} others={live} {now} />
-            </ul>
+            <>
+                if call.video && call.state != CallPhase::Ringing {
+                    <VideoStage call={call.id} />
+                }
+                <ul class="calls" aria-label={tr(lang, "tabCalls", &[])}>
+                    <CallItem call={call.clone()} others={live} {now} />
+                </ul>
+            </>
         },
         _ => html! { <p id="call-ended" class="empty">{ tr(lang, "phaseEnded", &[]) }</p> },
     };

@@ -95,7 +95,12 @@ pub fn call_item(props: &CallProps) -> Html {
     let controls = if ringing_in {
         html! {
             <>
-                { button("buttonAnswer", "answer", Request::Answer { call: id, end_others: false, video: false }) }
+                if call.video {
+                    { button("buttonAnswerVideo", "answer-video", Request::Answer { call: id, end_others: false, video: true }) }
+                    { button("buttonAnswerAudio", "answer", Request::Answer { call: id, end_others: false, video: false }) }
+                } else {
+                    { button("buttonAnswer", "answer", Request::Answer { call: id, end_others: false, video: false }) }
+                }
                 { button("buttonDecline", "decline", Request::Decline { call: id, busy: false }) }
                 { button("buttonVoicemail", "voicemail", Request::SendToVoicemail { call: id }) }
             </>
@@ -111,6 +116,9 @@ pub fn call_item(props: &CallProps) -> Html {
                         toggle("buttonHold", "hold", false, Request::Hold { call: id })
                     } }
                     { toggle("buttonMute", "mute", call.muted, Request::Mute { call: id, muted: !call.muted }) }
+                    if call.video {
+                        { button("buttonSwitchToAudio", "switch-audio", Request::StopVideo { call: id }) }
+                    }
                     <button type="button" class="control keypad" data-control="keypad"
                         aria-pressed={if *keypad { "true" } else { "false" }}
                         onclick={{ let keypad = keypad.clone(); Callback::from(move |_| keypad.set(!*keypad)) }}>
@@ -205,6 +213,9 @@ pub fn call_item(props: &CallProps) -> Html {
             </div>
             <div class="call-meta">
                 <span class="phase">{ tr(lang, call_phase_key(call.state), &[]) }</span>
+                if call.video {
+                    <span class="flag video">{ tr(lang, "flagVideo", &[]) }</span>
+                }
                 if call.muted {
                     <span class="flag">{ tr(lang, "flagMuted", &[]) }</span>
                 }

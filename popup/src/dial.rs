@@ -45,8 +45,13 @@ pub fn command_error_key(reply: &Result<Reply, chrome::WorkerUnavailable>) -> Op
 
 /// Send `dial` and report a refusal through `error`.
 pub fn place_call(number: String, error: UseStateHandle<Option<&'static str>>) {
+    dial(number, false, error);
+}
+
+/// Send `dial` (with the camera when `video`) and report a refusal.
+fn dial(number: String, video: bool, error: UseStateHandle<Option<&'static str>>) {
     wasm_bindgen_futures::spawn_local(async move {
-        let reply = chrome::request(&Request::Dial { number, video: false }).await;
+        let reply = chrome::request(&Request::Dial { number, video }).await;
         error.set(command_error_key(&reply));
     });
 }
@@ -64,8 +69,8 @@ pub fn dial_screen(props: &ScreenProps) -> Html {
         let (field, error) = (field.clone(), error.clone());
         let target = dial_target(&field, &results);
         let last = last_dialled(&entries).map(str::to_owned);
-        Callback::from(move |()| match (&target, &last) {
-            (Ok(number), _) => place_call(number.clone(), error.clone()),
+        Callback::from(move |video: bool| match (&target, &last) {
+            (Ok(number), _) => dial(number.clone(), video, error.clone()),
             // The call button on an empty field brings back the last number.
             (Err(_), Some(last)) if field.trim().is_empty() => {
                 field.set(last.clone());
@@ -78,8 +83,12 @@ pub fn dial_screen(props: &ScreenProps) -> Html {
         let call = call.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            call.emit(());
+            call.emit(false);
         })
+    };
+    let video_call = {
+        let call = call.clone();
+        Callback::from(move |_| call.emit(true))
     };
     let oninput = {
         let (field, error) = (field.clone(), error.clone());
@@ -189,9 +198,14 @@ pub fn dial_screen(props: &ScreenProps) -> Html {
             <div class="pad" role="group" aria-label={tr(lang, "dialPad", &[])}>
                 { for keys }
             </div>
-            <button id="dial-call" type="submit" class="call-button" aria-label={tr(lang, "buttonCall", &[])}>
-                { tr(lang, "buttonCall", &[]) }
-            </button>
+            <div class="call-buttons">
+                <button id="dial-call" type="submit" class="call-button" aria-label={tr(lang, "buttonCall", &[])}>
+                    { tr(lang, "buttonCall", &[]) }
+                </button>
+                <button id="dial-video" type="button" class="call-button video" onclick={video_call}>
+                    { tr(lang, "buttonVideoCall", &[]) }
+                </button>
+            </div>
         </form>
     }
 }
