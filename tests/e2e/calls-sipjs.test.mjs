@@ -1,7 +1,8 @@
 // A third-party web phone (SIP.js 0.21's SimpleUser, served from
 // tests/node_modules as plain ES modules to an http page in Chromium, real
 // WebRTC with the fake devices) calls Ringside and is called by it, with
-// audio both ways. Ringside is account 1001, the web phone 1005.
+// audio both ways; video calls both ways (VP8, switch to audio, audio-only
+// answer). Ringside is account 1001, the web phone 1005.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +42,21 @@ window.phone = {
       if (r.type === 'outbound-rtp' && r.kind === 'audio') sent += r.bytesSent;
     });
     return { received, sent };
+  },
+  // Inbound video: frames decoded, codec, and live video transceivers.
+  async video() {
+    const pc = user.session?.sessionDescriptionHandler?.peerConnection;
+    if (!pc) return { frames: 0, codec: '', live: 0 };
+    let frames = 0, codec = '';
+    const report = await pc.getStats();
+    report.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        frames += r.framesDecoded ?? 0;
+        codec = report.get(r.codecId)?.mimeType ?? codec;
+      }
+    });
+    const live = pc.getTransceivers().filter((t) => t.receiver.track.kind === 'video' && !['stopped', 'inactive', null].includes(t.currentDirection)).length;
+    return { frames, codec, live };
   },
 };
 await user.connect();
@@ -117,4 +133,42 @@ test('the SIP.js web phone calls Ringside; audio both ways; Ringside hangs up', 
   await audioBothWays(ringing.id);
   await ring.send({ type: 'hangup', call: ringing.id });
   await phone.waitForFunction(() => (window.hungUp ?? 0) >= 2, null, { timeout: 10_000 });
+});
+
+test('Ringside video-calls the SIP.js web phone, which answers with video (VP8); Ringside switches to audio and the call goes on', async () => {
+  const before = await phone.evaluate(() => window.phone.incoming.length);
+  const dialled = await ring.send({ type: 'dial', number: '1005', video: true });
+  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
+  await phone.waitForFunction((n) => window.phone.incoming.length > n, before, { timeout: 15_000 });
+  await phone.evaluate(() => window.phone.user.answer({ sessionDescriptionHandlerOptions: { constraints: { audio: true, video: true } } }));
+  await callIn((c) => c.id === dialled.call && c.state === 'active' && c.video);
+  const stats = async () => (await ring.send({ type: 'media_stats', call: dialled.call })).stats;
+  const seen = await until('video both ways', async () => {
+    const [s, p] = [await stats(), await phone.evaluate(() => window.phone.video())];
+    return s.frames_decoded > 0 && p.frames > 0 && { s, p };
+  });
+  assert.equal(seen.s.video_codec, 'video/VP8');
+  assert.equal(seen.p.codec, 'video/VP8');
+
+  assert.equal((await ring.send({ type: 'stop_video', call: dialled.call })).type, 'ok');
+  await callIn((c) => c.id === dialled.call && c.state === 'active' && !c.video);
+  await until('the web phone without video', async () => (await phone.evaluate(() => window.phone.video())).live === 0);
+  await until('Ringside without video', async () => !(await stats()).video);
+  await audioBothWays(dialled.call);
+  await ring.send({ type: 'hangup', call: dialled.call });
+  await callIn((c) => c.id === dialled.call && c.state === 'ended');
+});
+
+test('the SIP.js web phone video-calls Ringside: it rings as a video call; answered audio only, both have an audio call', async () => {
+  await phone.evaluate(() => {
+    window.phone.user.call('sip:1001@pbx.test', { sessionDescriptionHandlerOptions: { constraints: { audio: true, video: true } } });
+  });
+  const ringing = await callIn((c) => c.state === 'ringing');
+  assert.equal(ringing.video, true, 'the offer carries video');
+  assert.equal((await ring.send({ type: 'answer', call: ringing.id })).type, 'ok');
+  await callIn((c) => c.id === ringing.id && c.state === 'active' && !c.video);
+  await audioBothWays(ringing.id);
+  assert.equal((await phone.evaluate(() => window.phone.video())).live, 0, 'the web phone has no video either');
+  await ring.send({ type: 'hangup', call: ringing.id });
+  await callIn((c) => c.id === ringing.id && c.state === 'ended');
 });
