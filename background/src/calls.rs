@@ -285,14 +285,28 @@ pub fn perform(action: CallAction) {
             }
         }),
         CallAction::ShowIncoming { .. } | CallAction::ShowMissed { .. } if !notifications_on() => {}
-        CallAction::ShowIncoming { call, number, name } => {
-            let title = text("callIncoming", "Incoming call");
+        CallAction::ShowIncoming {
+            call,
+            number,
+            name,
+            video,
+        } => {
+            let title = if video {
+                text("callIncomingVideo", "Incoming video call")
+            } else {
+                text("callIncoming", "Incoming call")
+            };
+            let answer = if video {
+                text("buttonAnswerAudio", "Answer audio")
+            } else {
+                text("callAnswer", "Answer")
+            };
             let message = match name {
                 Some(name) => format!("{name} ({number})"),
                 None => number,
             };
             let buttons = js_sys::Array::of2(
-                &object(&[("title", text("callAnswer", "Answer").into())]),
+                &object(&[("title", answer.into())]),
                 &object(&[("title", text("callDecline", "Decline").into())]),
             );
             let options = object(&[

@@ -45,6 +45,9 @@ pub enum CallAction {
         call: CallId,
         number: String,
         name: Option<String>,
+        /// A video call: the title says so and the Answer button answers
+        /// audio only (the camera goes on from the call window alone).
+        video: bool,
     },
     /// Clear the incoming-call notification of `call`.
     ClearIncoming {
@@ -924,10 +927,12 @@ impl Calls {
                 }));
             return;
         }
+        let video = self.calls.last().is_some_and(|c| c.view.video);
         self.actions.push_back(CallAction::ShowIncoming {
             call: id,
             number,
             name,
+            video,
         });
         if let Some(c) = self.calls.last_mut() {
             c.window = true;
@@ -1271,7 +1276,9 @@ mod tests {
             calls.views()[0].video,
             "a video offer rings as a video call"
         );
-        actions(&mut calls);
+        assert!(actions(&mut calls)
+            .iter()
+            .any(|a| matches!(a, CallAction::ShowIncoming { video: true, .. })));
         let answer = Request::Answer {
             call: 1,
             end_others: false,
@@ -1434,7 +1441,8 @@ mod tests {
                 CallAction::ShowIncoming {
                     call: 1,
                     number: "1003".into(),
-                    name: Some("Alice".into())
+                    name: Some("Alice".into()),
+                    video: false,
                 },
                 CallAction::OpenCallWindow { call: 1 },
                 CallAction::Media(MediaRequest::MediaTone { tone: Tone::Ring }),

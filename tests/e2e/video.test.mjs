@@ -95,7 +95,7 @@ after(async () => {
   await pbx?.stop();
 });
 
-test('video call from the popup, answered with video in the call window: VP8 both ways, the remote picture plays; switch to audio keeps the call', async () => {
+test('video call from the popup, answered with video in the call window: VP8 both ways, the remote picture plays; switch to audio keeps the call', async (t) => {
   // The popup's "Video call" button at 1001.
   const popup = await a.ext.context.newPage();
   await popup.goto(`chrome-extension://${a.ext.extensionId}/popup.html`);
@@ -127,10 +127,12 @@ test('video call from the popup, answered with video in the call window: VP8 bot
       return p && p.width > 0 && !p.paused && p.time > 0 && p;
     });
     assert.equal(remote.tracks, 1, JSON.stringify(remote));
+    t.diagnostic(`${side.user} call window: remote video ${remote.width}x${remote.height}`);
     await until(`the local preview on ${side.user}`, async () => (await picture(win, 'local-video'))?.width > 0);
   }
 
   // Switch to audio from the caller's call window.
+  const [pa, pb] = [await stats(a, out.id), await stats(b, ringing.id)];
   await winA.click('[data-control="switch-audio"]');
   await callIn(a, (c) => c.id === out.id && c.state === 'active' && !c.video, 'the call without video');
   await callIn(b, (c) => c.id === ringing.id && c.state === 'active' && !c.video, 'the call without video');
@@ -139,6 +141,7 @@ test('video call from the popup, answered with video in the call window: VP8 bot
   await audioFlows(a, out.id, b, ringing.id);
   const [ga, gb] = [await stats(a, out.id), await stats(b, ringing.id)];
   assert.ok(ga.frames_decoded <= fa && gb.frames_decoded <= fb, `no more frames: ${fa}→${ga.frames_decoded}, ${fb}→${gb.frames_decoded}`);
+  t.diagnostic(`frames decoded at the switch ${pa.frames_decoded}/${pb.frames_decoded}; after it, while audio grew: ${ga.frames_decoded}/${gb.frames_decoded}; audio bytes received ${pa.bytes_received}→${ga.bytes_received} / ${pb.bytes_received}→${gb.bytes_received}`);
   assert.equal(ga.direction, 'sendrecv');
   assert.equal(gb.direction, 'sendrecv');
   await until('the video gone from the call windows', async () => (await picture(winA, 'remote-video')) === null && (await picture(winB, 'remote-video')) === null);
@@ -148,11 +151,15 @@ test('video call from the popup, answered with video in the call window: VP8 bot
   await until('the call windows closed', async () => winA.isClosed() && winB.isClosed());
 });
 
-test('a video offer answered audio only is an audio call, and the callee can switch a video call to audio too', async () => {
+test('a video offer answered audio only (the notification\'s Answer) is an audio call, and the callee can switch a video call to audio too', async () => {
   const dialled = await a.send({ type: 'dial', number: '1002', video: true });
   assert.equal(dialled.type, 'call', JSON.stringify(dialled));
   const ringing = await callIn(b, (c) => c.state === 'ringing' && c.video, 'a ringing video call');
-  assert.equal((await b.send({ type: 'answer', call: ringing.id })).type, 'ok');
+  // The notification's first button answers audio only: the camera goes on
+  // only from the call window's "Answer with video".
+  const note = `ringside-call-${ringing.id}`;
+  await until('the notification', async () => (await b.page.evaluate(() => chrome.notifications.getAll()))[note]);
+  await b.ext.context.serviceWorkers()[0].evaluate((n) => self.ringside.notificationButton(n, 0), note);
   await callIn(a, (c) => c.id === dialled.call && c.state === 'active' && !c.video, 'an audio call');
   await callIn(b, (c) => c.id === ringing.id && c.state === 'active' && !c.video, 'an audio call');
   await audioFlows(a, dialled.call, b, ringing.id);
