@@ -6,50 +6,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPbx } from '../peers/index.js';
-import { launchExtension } from './lib/extension.mjs';
+import { callIn as callOn, registered, ringside, stats, until as waitFor } from './lib/ringside.mjs';
 
-const V = 1;
 let pbx;
 let a;
 let b;
 
-function sides(ext, page, user) {
-  const send = (msg) => page.evaluate((m) => chrome.runtime.sendMessage(m), { v: V, ...msg });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  return { ext, page, user, send, snap };
-}
-
-async function ringside(user) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  await page.evaluate((account) => chrome.storage.local.set({ account }), {
-    server: pbx.ws_url,
-    username: user,
-    password: `pass${user}`,
-  });
-  return sides(ext, page, user);
-}
-
-async function until(what, fn, timeout = 20_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
-
-const callIn = (side, pred, what = 'a call') => until(`${what} on ${side.user}`, async () => (await side.snap()).calls.find(pred));
+// Video takes a little longer to start than audio on a loaded machine.
+const until = (what, fn, timeout = 20_000) => waitFor(what, fn, timeout);
+const callIn = (side, pred, what = 'a call') => callOn(side, what, pred);
 const ended = (side, id) => callIn(side, (c) => c.id === id && c.state === 'ended', 'the end');
-
-async function stats(side, call) {
-  const r = await side.send({ type: 'media_stats', call });
-  if (r?.type !== 'media_stats') throw new Error(JSON.stringify(r));
-  return r.stats;
-}
 
 // The call window the worker opened for `call` (a popup window's page).
 const callWindow = (side, call) =>
@@ -84,10 +50,8 @@ async function videoFlows(x, xc, y, yc) {
 
 before(async () => {
   pbx = await startPbx();
-  [a, b] = await Promise.all([ringside('1001'), ringside('1002')]);
-  for (const side of [a, b]) {
-    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
-  }
+  [a, b] = await Promise.all([ringside(pbx, '1001'), ringside(pbx, '1002')]);
+  for (const side of [a, b]) await registered(side);
 });
 
 after(async () => {
@@ -159,7 +123,7 @@ test('a video offer answered audio only (the notification\'s Answer) is an audio
   // only from the call window's "Answer with video".
   const note = `ringside-call-${ringing.id}`;
   await until('the notification', async () => (await b.page.evaluate(() => chrome.notifications.getAll()))[note]);
-  await b.ext.context.serviceWorkers()[0].evaluate((n) => self.ringside.notificationButton(n, 0), note);
+  await b.worker().evaluate((n) => self.ringside.notificationButton(n, 0), note);
   await callIn(a, (c) => c.id === dialled.call && c.state === 'active' && !c.video, 'an audio call');
   await callIn(b, (c) => c.id === ringing.id && c.state === 'active' && !c.video, 'an audio call');
   await audioFlows(a, dialled.call, b, ringing.id);
