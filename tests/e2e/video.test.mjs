@@ -95,6 +95,14 @@ test('video call from the popup, answered with video in the call window: VP8 bot
     await until(`the local preview on ${side.user}`, async () => (await picture(win, 'local-video'))?.width > 0);
   }
 
+  // Hold and resume renegotiate the video line too; its frames come back.
+  assert.equal((await a.send({ type: 'hold', call: out.id })).type, 'ok');
+  await callIn(b, (c) => c.id === ringing.id && c.remote_hold, 'remote hold');
+  await until('both lines held', async () => (await stats(a, out.id)).direction === 'sendonly' && (await stats(b, ringing.id)).direction === 'recvonly');
+  assert.equal((await a.send({ type: 'resume', call: out.id })).type, 'ok');
+  await callIn(b, (c) => c.id === ringing.id && !c.remote_hold, 'resumed');
+  await videoFlows(a, out.id, b, ringing.id);
+
   // Switch to audio from the caller's call window.
   const [pa, pb] = [await stats(a, out.id), await stats(b, ringing.id)];
   await winA.click('[data-control="switch-audio"]');
