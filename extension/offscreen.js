@@ -206,6 +206,8 @@ function close(id) {
 function applyOutgoing(call) {
   // Hold and mute both stop what we send; hold also silences what we play.
   call.track.enabled = !call.muted && !call.held;
+  // The held party does not see us either (mute is the microphone only).
+  if (call.camera) call.camera.enabled = !call.held;
   if (!mixer || !mixer.ids.includes(call.id)) call.audio.muted = call.held;
 }
 
@@ -302,6 +304,7 @@ async function stats(call) {
     remote_held: call.remoteHeld, sink_id: call.audio.sinkId ?? '', microphone: call.track.getSettings().deviceId ?? '',
     dtmf_sent: call.dtmfSent, dtmf_negotiated: dtmfNegotiated(call),
     video: videoTransceivers(call.pc).length > 0, video_codec: '', frames_decoded: 0, frames_encoded: 0, frame_width: 0,
+    camera: !!call.camera && call.camera.readyState === 'live' && call.camera.enabled,
   };
   const report = await call.pc.getStats();
   report.forEach((r) => {

@@ -419,6 +419,9 @@ pub struct MediaStats {
     pub frames_encoded: f64,
     /// inbound-rtp `frameWidth` of the remote video.
     pub frame_width: f64,
+    /// Our camera is captured and enabled (off while held, released once
+    /// the call is audio only).
+    pub camera: bool,
 }
 
 /// The offscreen document's state outside the calls.

@@ -99,9 +99,11 @@ test('video call from the popup, answered with video in the call window: VP8 bot
   assert.equal((await a.send({ type: 'hold', call: out.id })).type, 'ok');
   await callIn(b, (c) => c.id === ringing.id && c.remote_hold, 'remote hold');
   await until('both lines held', async () => (await stats(a, out.id)).direction === 'sendonly' && (await stats(b, ringing.id)).direction === 'recvonly');
+  assert.equal((await stats(a, out.id)).camera, false, 'the held party does not see us');
   assert.equal((await a.send({ type: 'resume', call: out.id })).type, 'ok');
   await callIn(b, (c) => c.id === ringing.id && !c.remote_hold, 'resumed');
   await videoFlows(a, out.id, b, ringing.id);
+  assert.equal((await stats(a, out.id)).camera, true);
 
   // Switch to audio from the caller's call window.
   const [pa, pb] = [await stats(a, out.id), await stats(b, ringing.id)];
@@ -114,6 +116,7 @@ test('video call from the popup, answered with video in the call window: VP8 bot
   const [ga, gb] = [await stats(a, out.id), await stats(b, ringing.id)];
   assert.ok(ga.frames_decoded <= fa && gb.frames_decoded <= fb, `no more frames: ${fa}→${ga.frames_decoded}, ${fb}→${gb.frames_decoded}`);
   t.diagnostic(`frames decoded at the switch ${pa.frames_decoded}/${pb.frames_decoded}; after it, while audio grew: ${ga.frames_decoded}/${gb.frames_decoded}; audio bytes received ${pa.bytes_received}→${ga.bytes_received} / ${pb.bytes_received}→${gb.bytes_received}`);
+  assert.equal(ga.camera || gb.camera, false, 'both cameras released');
   assert.equal(ga.direction, 'sendrecv');
   assert.equal(gb.direction, 'sendrecv');
   await until('the video gone from the call windows', async () => (await picture(winA, 'remote-video')) === null && (await picture(winB, 'remote-video')) === null);
@@ -139,6 +142,7 @@ test('a video offer answered audio only (the notification\'s Answer) is an audio
     const s = await stats(side, call);
     assert.equal(s.video, false, JSON.stringify(s));
     assert.equal(s.frames_decoded, 0, JSON.stringify(s));
+    assert.equal(s.camera, false, `no camera left on at ${side.user}`);
   }
   const refused = await a.send({ type: 'stop_video', call: dialled.call });
   assert.equal(refused.error?.code, 'invalid_state', JSON.stringify(refused));
