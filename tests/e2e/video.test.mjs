@@ -5,7 +5,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { startPbx } from '../peers/index.js';
+import { killWorker } from './lib/extension.mjs';
 import { callIn as callOn, registered, ringside, stats, until as waitFor } from './lib/ringside.mjs';
 
 let pbx;
@@ -167,4 +170,33 @@ test('a video offer answered audio only (the notification\'s Answer) is an audio
   await audioFlows(a, second.call, b, rings.id);
   await b.send({ type: 'hangup', call: rings.id });
   await ended(a, second.call);
+});
+
+test('a video call survives the callee\'s worker restart, which can still switch it to audio', async () => {
+  const dialled = await a.send({ type: 'dial', number: '1002', video: true });
+  const ringing = await callIn(b, (c) => c.state === 'ringing' && c.video, 'a ringing video call');
+  assert.equal((await b.send({ type: 'answer', call: ringing.id, video: true })).type, 'ok');
+  await callIn(a, (c) => c.id === dialled.call && c.state === 'active' && c.video, 'a video call');
+  await videoFlows(a, dialled.call, b, ringing.id);
+
+  // Kill 1002's worker; the next one takes the call over (registers again
+  // and refreshes the dialog's target by re-INVITE) while the offscreen
+  // document keeps the media.
+  const log = path.join(pbx.run_dir, 'kamailio.log');
+  const offset = (await stat(log)).size;
+  await killWorker(b.ext);
+  const shown = await callIn(b, (c) => c.id === ringing.id, 'the call shown by the new worker');
+  assert.equal(shown.video, true, JSON.stringify(shown));
+  await registered(b);
+  await until('the target-refreshing re-INVITE', async () =>
+    (await readFile(log)).subarray(offset).toString().includes('RINGSIDE-REQ INVITE'),
+  );
+  await videoFlows(a, dialled.call, b, ringing.id);
+
+  assert.equal((await b.send({ type: 'stop_video', call: ringing.id })).type, 'ok');
+  await callIn(a, (c) => c.id === dialled.call && c.state === 'active' && !c.video, 'the call without video');
+  await until('the video transceivers stopped', async () => !(await stats(a, dialled.call)).video && !(await stats(b, ringing.id)).video);
+  await audioFlows(a, dialled.call, b, ringing.id);
+  await a.send({ type: 'hangup', call: dialled.call });
+  await ended(b, ringing.id);
 });
