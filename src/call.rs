@@ -2523,6 +2523,36 @@ mod tests {
     }
 
     #[test]
+    fn a_reoffer_that_adds_video_is_answered_with_video_disabled() {
+        // A has an audio call; B's next offer (here its hold) carries a
+        // video stream A never had. RFC 3264 §6: the answer has as many
+        // m= lines as the offer, so A answers the new one with port 0.
+        let (mut p, ca, cb) = Pair::connected_with(OFFER, VIDEO_ANSWER);
+        p.b.hold(p.now, cb).unwrap();
+        p.pump();
+        assert_eq!(
+            p.take_ladder(),
+            ["B→A INVITE", "A→B 100", "A→B 200", "B→A ACK"]
+        );
+        match &events(&mut p.b)[..] {
+            [Event::CallUpdated {
+                sdp: Some(answer),
+                local_hold: true,
+                video: false,
+                ..
+            }] => {
+                let answer = Sdp::parse(answer).unwrap();
+                assert_eq!(answer.media.len(), 2);
+                assert_eq!(answer.media[1].kind, crate::sdp::MediaKind::Video);
+                assert_eq!(answer.media[1].port, 0);
+                assert_eq!(answer.direction(), Direction::RecvOnly);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!p.a.call_has_video(ca));
+    }
+
+    #[test]
     fn a_video_offer_answered_audio_only_is_an_audio_call() {
         // B answers with video port 0: A's later offers keep it disabled
         // instead of offering video again.
