@@ -28,7 +28,9 @@ use crate::sdp::{Direction, Sdp};
 use crate::time::Instant;
 use crate::transaction::{response_to, ClientEvent, T1, TRANSACTION_TIMEOUT};
 
+pub mod recovery;
 pub mod snapshot;
+pub use recovery::RECOVERY_LIMIT;
 pub use snapshot::{CallSnapshot, RestoreError};
 
 /// The engine's name for a call (not the SIP Call-ID).
@@ -231,6 +233,12 @@ pub(crate) struct Call {
     refer_pending: bool,
     /// Referred-By of the REFER we accepted, for the INVITE we place.
     pub referred_by: Option<String>,
+    /// The connection dropped while the call was confirmed: it waits for
+    /// a new one until then (see [`recovery`]).
+    suspended_until: Option<Instant>,
+    /// The call ended with its BYE unsent or lost in a drop: the BYE goes
+    /// out on the next connection (see [`recovery`]).
+    bye_after_reconnect: bool,
 }
 
 impl Call {
@@ -359,6 +367,8 @@ impl Call {
             refer_subscription: false,
             refer_pending: false,
             referred_by: None,
+            suspended_until: None,
+            bye_after_reconnect: false,
         }
     }
 
@@ -532,6 +542,10 @@ impl Call {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
+        // Nothing else runs while the call waits for a connection.
+        if self.suspended_until.is_some() {
+            return self.suspended_until;
+        }
         [
             self.finish_by,
             self.pending_ok.as_ref().map(|p| p.next.min(p.deadline)),
@@ -626,8 +640,10 @@ impl Call {
                 Ok(())
             }
             CallState::Connected { .. } => {
-                self.send_bye(io);
-                self.end(io, EndReason::LocalHangup);
+                if !self.hangup_suspended(io) {
+                    self.send_bye(io);
+                    self.end(io, EndReason::LocalHangup);
+                }
                 Ok(())
             }
         }
@@ -636,6 +652,11 @@ impl Call {
     pub fn hold(&mut self, io: &mut Io<'_>, hold: bool) -> Result<(), CallError> {
         if !self.is_confirmed() || self.pending_ok.is_some() {
             return Err(CallError::InvalidState("hold needs a confirmed call"));
+        }
+        if self.suspended_until.is_some() {
+            // Rides on the target refresh once a connection is back.
+            self.queued_hold = Some(hold);
+            return Ok(());
         }
         if let Some((at, _)) = self.glare_retry {
             let purpose = if hold == self.local_hold {
@@ -820,6 +841,10 @@ impl Call {
                         self.retry_challenged(io, tx, r);
                         return;
                     }
+                }
+                if tx == CallTx::Bye && self.bye_after_reconnect {
+                    // Lost with the connection: it goes out on the next one.
+                    return;
                 }
                 if tx == CallTx::Bye
                     && self.is_ended()
@@ -1088,6 +1113,10 @@ impl Call {
             }
             ClientEvent::Timeout | ClientEvent::TransportError => {
                 self.reinvite = None;
+                if event == ClientEvent::TransportError && self.suspended_until.is_some() {
+                    // Its wish rides on the target refresh (see `suspend`).
+                    return;
+                }
                 if !self.is_ended() {
                     let reason = if event == ClientEvent::Timeout {
                         EndReason::Timeout
@@ -1425,6 +1454,9 @@ impl Call {
 
     pub fn on_timeout(&mut self, io: &mut Io<'_>) {
         let now = io.now;
+        if self.suspension_timeout(io) {
+            return;
+        }
         if let Some(p) = self.pending_ok.as_mut() {
             if p.deadline <= now {
                 // RFC 3261 §13.3.1.4: no ACK in 64·T1 → end the session with BYE.
@@ -1468,13 +1500,19 @@ impl Call {
         }
         if self.finish_by.is_some_and(|t| t <= now) {
             self.finish_by = None;
+            self.bye_after_reconnect = false;
         }
     }
 
-    /// The connection is gone: whatever was in progress is over.
+    /// The connection is gone and its transactions have failed: a call
+    /// [`Call::suspend`] kept waits for the next one, whatever else was in
+    /// progress is over.
     pub fn on_transport_lost(&mut self, io: &mut Io<'_>) {
         self.pending_ok = None;
         self.glare_retry = None;
+        if self.suspended_until.is_some() || self.bye_after_reconnect {
+            return;
+        }
         self.finish_by = None;
         if !self.is_ended() {
             self.end(io, EndReason::TransportError);
@@ -1485,6 +1523,7 @@ impl Call {
 
     fn end(&mut self, io: &mut Io<'_>, reason: EndReason) {
         self.state = CallState::Ended(reason.clone());
+        self.suspended_until = None;
         self.glare_retry = None;
         self.queued_hold = None;
         self.queued_video = false;
@@ -1510,6 +1549,10 @@ impl Call {
     fn in_dialog(&mut self, io: &mut Io<'_>, method: Method) -> Result<Request, CallError> {
         if !self.is_confirmed() {
             return Err(CallError::InvalidState("needs a confirmed call"));
+        }
+        if self.suspended_until.is_some() {
+            // The peer cannot reach us before the target refresh.
+            return Err(CallError::NotConnected);
         }
         let d = self
             .dialog
@@ -2933,12 +2976,15 @@ mod tests {
     }
 
     #[test]
-    fn transport_loss_ends_every_call() {
+    fn transport_loss_keeps_a_confirmed_call_until_the_recovery_limit() {
+        // The ladders of the way back are in `recovery`.
         let (mut p, ca, _cb) = Pair::connected();
         p.a.handle_disconnected(p.now);
+        assert!(ended(&events(&mut p.a), ca).is_empty());
+        assert_eq!(p.a.transaction_count(), (0, 0));
+        p.a.handle_timeout(p.now + RECOVERY_LIMIT);
         assert_eq!(ended(&events(&mut p.a), ca), [EndReason::TransportError]);
         assert_eq!(p.a.calls().count(), 0);
-        assert_eq!(p.a.transaction_count(), (0, 0));
     }
 
     #[test]

@@ -485,8 +485,10 @@ impl UserAgent {
         self.connected = true;
         self.keepalive.on_connected(now);
         let ctx = reg_ctx(&self.local, &self.credentials, &mut self.random, true);
-        if let Some(out) = self.registration.on_connected(now, ctx) {
-            self.send_register(now, out);
+        match self.registration.on_connected(now, ctx) {
+            Some(out) => self.send_register(now, out),
+            // Nobody registers: the connection is as good as it gets.
+            None => self.reconnect_calls(now),
         }
         let mut io = io!(self, now);
         for sub in &mut self.subscriptions {
@@ -503,6 +505,11 @@ impl UserAgent {
         self.connected = false;
         self.keepalive.on_disconnected();
         let mark = self.events.len();
+        // Before their transactions fail: confirmed calls wait for the next
+        // connection instead of ending (see `call::recovery`).
+        for call in &mut self.calls {
+            call.suspend(now);
+        }
         for (owner, event) in self.transactions.transport_lost() {
             self.dispatch(now, owner, event);
         }
@@ -697,17 +704,20 @@ impl UserAgent {
         self.with_call(now, call, |c, io| c.redirect(io, target))
     }
 
-    /// BYE, CANCEL or 603, whatever the call's state needs.
+    /// BYE, CANCEL or 603, whatever the call's state needs. A call waiting
+    /// for a lost connection ends at once; its BYE goes out on the next one.
     pub fn hangup(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
-        self.with_call(now, call, |c, io| c.hangup(io))
+        self.with_call_offline(now, call, |c, io| c.hangup(io))
     }
 
+    /// While the call waits for a lost connection, the wish is kept and
+    /// rides on its target refresh.
     pub fn hold(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
-        self.with_call(now, call, |c, io| c.hold(io, true))
+        self.with_call_offline(now, call, |c, io| c.hold(io, true))
     }
 
     pub fn resume(&mut self, now: Instant, call: CallHandle) -> Result<(), CallError> {
-        self.with_call(now, call, |c, io| c.hold(io, false))
+        self.with_call_offline(now, call, |c, io| c.hold(io, false))
     }
 
     /// Switch a video call to audio (re-INVITE disabling video); the
@@ -999,6 +1009,17 @@ impl UserAgent {
         self.calls.iter().find(|c| c.handle == handle)
     }
 
+    /// Calls suspended by a lost connection refresh their target (or send
+    /// the BYE the user asked for meanwhile) on this one.
+    fn reconnect_calls(&mut self, now: Instant) {
+        let mark = self.events.len();
+        let mut io = io!(self, now);
+        for call in &mut self.calls {
+            call.reconnected(&mut io);
+        }
+        self.link_calls(now, mark);
+    }
+
     fn new_handle(&mut self) -> CallHandle {
         let h = CallHandle(self.next_handle);
         self.next_handle = self.next_handle.wrapping_add(1);
@@ -1012,6 +1033,24 @@ impl UserAgent {
         f: impl FnOnce(&mut Call, &mut Io<'_>) -> Result<(), CallError>,
     ) -> Result<(), CallError> {
         if !self.connected {
+            return Err(CallError::NotConnected);
+        }
+        self.with_call_offline(now, handle, f)
+    }
+
+    /// `with_call` that also reaches a call suspended by a lost connection
+    /// (the command sends nothing then).
+    fn with_call_offline(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        f: impl FnOnce(&mut Call, &mut Io<'_>) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        let suspended = self
+            .calls
+            .iter()
+            .any(|c| c.handle == handle && c.is_suspended());
+        if !self.connected && !suspended {
             return Err(CallError::NotConnected);
         }
         let mark = self.events.len();
@@ -1038,6 +1077,16 @@ impl UserAgent {
                 );
                 if let Some(out) = self.registration.on_event(now, generation, event, ctx) {
                     self.send_register(now, out);
+                }
+                // Registered again after a drop: the registrar and the edge
+                // proxy know the new flow, so the calls can move onto it.
+                if self.connected
+                    && matches!(
+                        self.registration.state(),
+                        RegistrationState::Registered { .. }
+                    )
+                {
+                    self.reconnect_calls(now);
                 }
             }
             Owner::Keepalive(generation) => self.keepalive.on_event(generation, &event),
