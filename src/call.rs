@@ -28,8 +28,10 @@ use crate::sdp::{Direction, Sdp};
 use crate::time::Instant;
 use crate::transaction::{response_to, ClientEvent, T1, TRANSACTION_TIMEOUT};
 
+pub mod orphan;
 pub mod recovery;
 pub mod snapshot;
+pub use orphan::RingingSnapshot;
 pub use recovery::RECOVERY_LIMIT;
 pub use snapshot::{CallSnapshot, RestoreError};
 
@@ -431,6 +433,27 @@ impl Call {
             local_hold: self.local_hold,
             remote_hold: self.remote_hold,
         })
+    }
+
+    /// The INVITE transaction of a call still ringing (either way), for the
+    /// agent that ends it after this one died (see [`orphan`]).
+    pub fn ringing_snapshot(&self) -> Option<RingingSnapshot> {
+        match self.state {
+            CallState::Incoming => Some(RingingSnapshot::of(
+                self.direction,
+                &self.invite,
+                &self.local_tag,
+            )),
+            CallState::Calling | CallState::Ringing => {
+                let sent = self
+                    .last_sent
+                    .iter()
+                    .find(|(t, _)| *t == CallTx::Invite)
+                    .map_or(&self.invite, |(_, r)| r);
+                Some(RingingSnapshot::of(self.direction, sent, &self.local_tag))
+            }
+            _ => None,
+        }
     }
 
     /// The SIP Call-ID of the call's dialog (confirmed or first early one).
@@ -1578,8 +1601,7 @@ impl Call {
         }
     }
 
-    /// RFC 3261 §9.1: CANCEL copies the INVITE's Request-URI, Call-ID, From,
-    /// To, Route, top Via (same branch) and CSeq number.
+    /// CANCEL of the INVITE last sent, once.
     fn send_cancel(&mut self, io: &mut Io<'_>) {
         if self.cancel == Cancel::Sent {
             return;
@@ -1591,35 +1613,7 @@ impl Call {
             .find(|(t, _)| *t == CallTx::Invite)
             .map(|(_, r)| r.clone())
             .unwrap_or_else(|| self.invite.clone());
-        let mut headers = rsip::Headers::default();
-        if let Some(via) = invite
-            .headers
-            .iter()
-            .find(|h| matches!(h, rsip::Header::Via(_)))
-        {
-            headers.push(via.clone());
-        }
-        for h in invite.headers.iter() {
-            if matches!(
-                h,
-                rsip::Header::From(_)
-                    | rsip::Header::To(_)
-                    | rsip::Header::CallId(_)
-                    | rsip::Header::Route(_)
-                    | rsip::Header::MaxForwards(_)
-            ) {
-                headers.push(h.clone());
-            }
-        }
-        let seq = codec::cseq(&invite).map_or(1, |(n, _)| n);
-        headers.push(make_header("CSeq", format!("{seq} CANCEL")));
-        let cancel = Request {
-            method: Method::Cancel,
-            uri: invite.uri.clone(),
-            version: rsip::Version::V2,
-            headers,
-            body: Vec::new(),
-        };
+        let cancel = cancel_of(&invite);
         io.send(cancel, Owner::Call(self.handle, CallTx::Cancel));
         io.invite_cancelled(&invite);
     }
@@ -1791,6 +1785,40 @@ impl Call {
                 video: self.video(),
             });
         }
+    }
+}
+
+/// RFC 3261 §9.1: CANCEL copies the INVITE's Request-URI, Call-ID, From,
+/// To, Route, top Via (same branch) and CSeq number.
+pub(crate) fn cancel_of(invite: &Request) -> Request {
+    let mut headers = rsip::Headers::default();
+    if let Some(via) = invite
+        .headers
+        .iter()
+        .find(|h| matches!(h, rsip::Header::Via(_)))
+    {
+        headers.push(via.clone());
+    }
+    for h in invite.headers.iter() {
+        if matches!(
+            h,
+            rsip::Header::From(_)
+                | rsip::Header::To(_)
+                | rsip::Header::CallId(_)
+                | rsip::Header::Route(_)
+                | rsip::Header::MaxForwards(_)
+        ) {
+            headers.push(h.clone());
+        }
+    }
+    let seq = codec::cseq(invite).map_or(1, |(n, _)| n);
+    headers.push(make_header("CSeq", format!("{seq} CANCEL")));
+    Request {
+        method: Method::Cancel,
+        uri: invite.uri.clone(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
     }
 }
 

@@ -478,6 +478,32 @@ impl UserAgent {
         Ok(handle)
     }
 
+    /// The INVITE transaction of a call still ringing, for the agent that
+    /// ends it if this one dies (see [`crate::call::orphan`]); store it
+    /// whenever a call starts ringing. `None` for other states.
+    pub fn export_ringing(&self, call: CallHandle) -> Option<crate::call::RingingSnapshot> {
+        self.calls
+            .iter()
+            .find(|c| c.handle == call)
+            .and_then(Call::ringing_snapshot)
+    }
+
+    /// Ends a call another agent left ringing: 480 to the caller's INVITE,
+    /// or CANCEL of ours, sent statelessly on this connection (the proxy
+    /// matches both to its transaction by the Via branch).
+    pub fn end_orphaned(
+        &mut self,
+        snapshot: &crate::call::RingingSnapshot,
+    ) -> Result<(), crate::call::RestoreError> {
+        if !self.connected {
+            return Err(crate::call::RestoreError::NotConnected);
+        }
+        let message = snapshot.ending()?;
+        self.transactions.send_stateless(message);
+        self.flush();
+        Ok(())
+    }
+
     // ---- connection ----------------------------------------------------
 
     /// The WebSocket is open.

@@ -43,6 +43,8 @@ extern "C" {
     fn windows_create(options: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "windows"], js_name = remove)]
     fn windows_remove(id: f64) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "windows"], js_name = get)]
+    fn windows_get(id: f64) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeText)]
     fn action_set_badge_text(details: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor)]
@@ -345,8 +347,10 @@ pub fn perform(action: CallAction) {
         }
         CallAction::OpenCallWindow { call } => open_call_window(call),
         CallAction::CloseCallWindow { call } => {
-            if let Some(id) = WINDOWS.with(|w| w.borrow_mut().remove(&call)) {
-                fire(windows_remove(id), "closing the call window");
+            match WINDOWS.with(|w| w.borrow_mut().remove(&call)) {
+                Some(id) => fire(windows_remove(id), "closing the call window"),
+                // Opened by a previous worker (the map died with it).
+                None => spawn_local(close_stray_call_window(call)),
             }
         }
         CallAction::Badge { count } => {
@@ -379,6 +383,43 @@ pub fn perform(action: CallAction) {
                 chrome::warn(&format!("ringside: cannot store the call history: {e:?}"));
             }
         }),
+    }
+}
+
+/// Closes the popup window showing `call.html?call=<call>` that no entry
+/// of [`WINDOWS`] knows: a worker that died while the call rang opened it.
+async fn close_stray_call_window(call: CallId) {
+    let Some(url) = runtime_get_url(&format!("call.html?call={call}"))
+        .ok()
+        .and_then(|u| u.as_string())
+    else {
+        return;
+    };
+    let filter = object(&[
+        ("contextTypes", js_sys::Array::of1(&"TAB".into()).into()),
+        ("documentUrls", js_sys::Array::of1(&url.into()).into()),
+    ]);
+    let Ok(contexts) = settle(runtime_get_contexts(&filter)).await else {
+        return;
+    };
+    for context in js_sys::Array::from(&contexts).iter() {
+        let Some(window) = Reflect::get(&context, &"windowId".into())
+            .ok()
+            .and_then(|id| id.as_f64())
+        else {
+            continue;
+        };
+        // Only the small call window: the same page open in a normal
+        // browser window is the user's.
+        let popup = settle(windows_get(window))
+            .await
+            .ok()
+            .and_then(|w| Reflect::get(&w, &"type".into()).ok())
+            .and_then(|t| t.as_string())
+            .is_some_and(|t| t == "popup");
+        if popup {
+            fire(windows_remove(window), "closing a stray call window");
+        }
     }
 }
 
@@ -423,7 +464,7 @@ async fn load_stored_calls() {
     let Some(json) = stored.as_string() else {
         return;
     };
-    let loaded = with_worker(|w| w.supervisor.calls_mut().load_restore(&json));
+    let loaded = with_worker(|w| w.supervisor.calls_mut().load_restore(now(), &json));
     match loaded {
         Some(Ok(0)) | None => {}
         Some(Ok(n)) => chrome::log(&format!(
@@ -438,7 +479,6 @@ async fn load_stored_calls() {
 /// Loads the call settings, the history, the badge count and the calls a
 /// previous worker left (worker start).
 pub async fn load() {
-    load_stored_calls().await;
     let stored = chrome::storage_get(&[CALL_SETTINGS_KEY, history::STORAGE_KEY, MISSED_KEY])
         .await
         .unwrap_or(JsValue::UNDEFINED);
@@ -463,6 +503,9 @@ pub async fn load() {
             }
         }
     });
+    // After the history and the missed count: calls left ringing by the
+    // previous worker end here as missed ones.
+    load_stored_calls().await;
 }
 
 /// Answers the call requests; `None` for every other request.

@@ -123,6 +123,9 @@ pub struct Calls {
     actions: VecDeque<CallAction>,
     /// Calls a previous worker stored, waiting for the registration.
     pending_restore: Vec<(CallId, crate::call::CallSnapshot)>,
+    /// INVITE transactions a previous worker left ringing, ended (480 or
+    /// CANCEL) once registered.
+    pending_orphans: Vec<crate::call::RingingSnapshot>,
     /// The last [`CallAction::SaveCalls`] JSON.
     persisted: Option<String>,
 }
@@ -191,6 +194,7 @@ impl Calls {
             tone: Tone::None,
             actions: VecDeque::new(),
             pending_restore: Vec::new(),
+            pending_orphans: Vec::new(),
             persisted: None,
         }
     }

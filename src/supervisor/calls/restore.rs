@@ -8,13 +8,20 @@
 //! reads them before it connects, shows the calls at once, and hands the
 //! dialogs to its new engine once it is registered again; the engine's
 //! target refresh points the peer at the new connection.
+//!
+//! Calls still ringing are stored too, with their INVITE: they cannot be
+//! taken over (see [`crate::call::orphan`]), so the new worker ends them at
+//! once — an incoming one is a missed call (history, badge, notification
+//! and call window cleared, ringtone stopped), an outgoing one is lost —
+//! and once registered tells the PBX: 480 to the caller, CANCEL to the
+//! callee.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Call, CallAction, Calls, Media};
-use crate::call::CallSnapshot;
+use crate::call::{CallSnapshot, RingingSnapshot};
 use crate::engine::UserAgent;
-use crate::protocol::calls::{CallEnd, CallId, CallPhase, CallView, MAX_CALLS};
+use crate::protocol::calls::{CallEnd, CallId, CallPhase, CallView, Tone, MAX_CALLS};
 use crate::time::Instant;
 
 /// The `chrome.storage.session` key of the stored calls.
@@ -28,12 +35,21 @@ struct StoredCall {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+struct StoredRinging {
+    view: CallView,
+    invite: RingingSnapshot,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 struct Stored {
     v: u32,
     /// The id the next call gets: the offscreen document still holds media
     /// under the old ids, so a new call must not reuse one.
     next_id: CallId,
     calls: Vec<StoredCall>,
+    /// Calls ringing either way (absent in stores of older workers).
+    #[serde(default)]
+    ringing: Vec<StoredRinging>,
 }
 
 impl Calls {
@@ -41,7 +57,7 @@ impl Calls {
     /// since the last save. Nothing is saved while stored calls wait to be
     /// taken over, so they are not overwritten before they are.
     pub fn persist(&mut self, ua: Option<&UserAgent>) {
-        if !self.pending_restore.is_empty() {
+        if !self.pending_restore.is_empty() || !self.pending_orphans.is_empty() {
             return;
         }
         let calls: Vec<StoredCall> = match ua {
@@ -58,10 +74,33 @@ impl Calls {
                 .collect(),
             None => Vec::new(),
         };
+        let ringing: Vec<StoredRinging> = match ua {
+            Some(ua) => self
+                .live()
+                .filter(|c| {
+                    matches!(
+                        c.view.state,
+                        CallPhase::Ringing | CallPhase::Dialing | CallPhase::Early
+                    )
+                })
+                .filter_map(|c| {
+                    Some(StoredRinging {
+                        view: c.view.clone(),
+                        invite: ua.export_ringing(c.handle?)?,
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let stored = Stored {
             v: STORED_VERSION,
-            next_id: if calls.is_empty() { 0 } else { self.next_id },
+            next_id: if calls.is_empty() && ringing.is_empty() {
+                0
+            } else {
+                self.next_id
+            },
             calls,
+            ringing,
         };
         let Ok(json) = serde_json::to_string(&stored) else {
             return;
@@ -74,9 +113,11 @@ impl Calls {
     }
 
     /// The calls a previous worker stored (worker start, before the
-    /// connection): shown at once, taken over by [`Calls::restore`]. Returns
-    /// how many; an unreadable store is an error and restores nothing.
-    pub fn load_restore(&mut self, json: &str) -> Result<usize, String> {
+    /// connection, after the history is loaded): established ones are shown
+    /// at once and taken over by [`Calls::restore`], ringing ones end now.
+    /// Returns how many are taken over; an unreadable store is an error and
+    /// restores nothing.
+    pub fn load_restore(&mut self, now: Instant, json: &str) -> Result<usize, String> {
         let stored: Stored = serde_json::from_str(json).map_err(|e| e.to_string())?;
         if stored.v != STORED_VERSION {
             return Err(format!(
@@ -109,13 +150,57 @@ impl Calls {
             self.pending_restore.push((id, s.dialog));
             taken += 1;
         }
+        for s in stored.ringing.into_iter().take(MAX_CALLS) {
+            self.end_orphan(now, s);
+        }
         Ok(taken)
+    }
+
+    /// A call that was ringing when the previous worker died: it ends as
+    /// missed (incoming) or lost (outgoing), with everything the old worker
+    /// left showing cleared; the PBX hears of it once we are registered.
+    fn end_orphan(&mut self, now: Instant, s: StoredRinging) {
+        let id = s.view.id;
+        if self.calls.iter().any(|c| c.view.id == id) {
+            return;
+        }
+        self.next_id = self.next_id.max(id.saturating_add(1));
+        // The old worker's ringtone or ringback still plays in the offscreen
+        // document: believed current, `finish` stops it.
+        let tone = if s.view.state == CallPhase::Ringing {
+            Tone::Ring
+        } else {
+            Tone::Ringback
+        };
+        if self.tone == Tone::None || tone == Tone::Ring {
+            self.tone = tone;
+        }
+        self.calls.push(Call {
+            view: s.view,
+            handle: None,
+            media: Media::Ready,
+            target: String::new(),
+            remote_offer: None,
+            remote_applied: false,
+            ended_at: None,
+            engine_done: true,
+            transfer_from: None,
+            extra_headers: Vec::new(),
+            // Whatever the old worker opened (incoming or video) is closed.
+            window: true,
+        });
+        self.pending_orphans.push(s.invite);
+        self.finish(now, id, CallEnd::ConnectionLost, None);
     }
 
     /// Registered again: the new engine takes the stored dialogs over. A
     /// call the user hung up meanwhile is taken over only to be hung up,
     /// so its peer learns of it; one the engine refuses has ended.
     pub fn restore(&mut self, ua: &mut UserAgent, now: Instant) {
+        for orphan in std::mem::take(&mut self.pending_orphans) {
+            // Refused only for a tampered store: nothing to tell the PBX then.
+            let _ = ua.end_orphaned(&orphan);
+        }
         for (id, snapshot) in std::mem::take(&mut self.pending_restore) {
             let restored = ua.restore_call(now, &snapshot);
             let live = self
@@ -141,6 +226,7 @@ mod tests {
         at_secs, config, connected_ua, events, reply, sent_requests,
     };
     use crate::engine::Event;
+    use crate::history::{CallResult, HistoryKind};
     use crate::protocol::calls::MediaRequest;
     use crate::protocol::{Reply, Request};
 
@@ -232,7 +318,7 @@ mod tests {
 
         let now = at_secs(60);
         let mut fresh = Calls::new();
-        assert_eq!(fresh.load_restore(&json), Ok(1));
+        assert_eq!(fresh.load_restore(at_secs(0), &json), Ok(1));
         let view = &fresh.views()[0];
         assert_eq!((view.id, view.state), (id, CallPhase::Active));
         // The store is not overwritten while the call waits for its engine.
@@ -290,7 +376,7 @@ mod tests {
         let json = saved(&mut calls).unwrap();
         let now = at_secs(60);
         let mut fresh = Calls::new();
-        fresh.load_restore(&json).unwrap();
+        fresh.load_restore(at_secs(0), &json).unwrap();
         let mut ua2 = UserAgent::new(config(), 99);
         ua2.handle_connected(now);
         fresh.restore(&mut ua2, now);
@@ -310,14 +396,78 @@ mod tests {
     }
 
     #[test]
+    fn a_call_ringing_when_the_worker_died_is_missed_and_the_caller_hears_480() {
+        //  PBX --INVITE--> old worker: ringing, stored {view, INVITE}
+        //  (killed)                    new worker: missed call in the history,
+        //                              badge 1, notification + window closed,
+        //                              ringtone stopped
+        //  <------ 480 (registered) -- new worker
+        let now = at_secs(0);
+        let mut ua = connected_ua(now);
+        let mut calls = Calls::new();
+        let invite = "INVITE sip:1001@a.invalid SIP/2.0\r\n\
+            Via: SIP/2.0/WS 127.0.0.1:8088;branch=z9hG4bKpbx.1\r\n\
+            From: \"Bob\" <sip:1002@pbx.test>;tag=b1\r\nTo: <sip:1001@pbx.test>\r\n\
+            Call-ID: ring-2\r\nCSeq: 1 INVITE\r\nContact: <sip:b@b.invalid;transport=ws>\r\n\
+            Content-Length: 0\r\n\r\n";
+        ua.handle_transport(now, invite.as_bytes()).unwrap();
+        feed(&mut calls, &mut ua, now);
+        let id = calls.views()[0].id;
+        assert_eq!(calls.views()[0].state, CallPhase::Ringing);
+        calls.persist(Some(&ua));
+        let json = saved(&mut calls).expect("the ringing call is saved");
+
+        let later = at_secs(5);
+        let mut fresh = Calls::new();
+        fresh.set_missed(2);
+        assert_eq!(fresh.load_restore(later, &json), Ok(0));
+        let view = fresh.views().into_iter().find(|v| v.id == id).unwrap();
+        assert_eq!(view.state, CallPhase::Ended);
+        let entry = &fresh.history().entries()[0];
+        assert_eq!(
+            (entry.kind, entry.result, entry.number.as_str()),
+            (HistoryKind::Missed, CallResult::NoAnswer, "1002")
+        );
+        assert_eq!(fresh.missed(), 3);
+        let done = actions(&mut fresh);
+        for wanted in [
+            CallAction::ClearIncoming { call: id },
+            CallAction::CloseCallWindow { call: id },
+            CallAction::Badge { count: 3 },
+            CallAction::Media(MediaRequest::MediaTone { tone: Tone::None }),
+        ] {
+            assert!(done.contains(&wanted), "{wanted:?} in {done:?}");
+        }
+        assert!(done
+            .iter()
+            .any(|a| matches!(a, CallAction::ShowMissed { call, .. } if *call == id)));
+
+        let mut ua2 = connected_ua(later);
+        sent_requests(&mut ua2);
+        fresh.restore(&mut ua2, later);
+        let out = crate::engine::test_support::sent(&mut ua2);
+        let codes: Vec<u16> = out
+            .iter()
+            .filter_map(|m| match m {
+                rsip::SipMessage::Response(r) => Some(r.status_code.code()),
+                rsip::SipMessage::Request(_) => None,
+            })
+            .collect();
+        assert_eq!(codes, [480]);
+        // Stored once told: the next save forgets the orphan.
+        fresh.persist(Some(&ua2));
+        assert!(saved(&mut fresh).is_some_and(|j| j.contains("\"ringing\":[]")));
+    }
+
+    #[test]
     fn unreadable_or_foreign_stores_restore_nothing() {
         let mut fresh = Calls::new();
-        assert!(fresh.load_restore("not json").is_err());
+        assert!(fresh.load_restore(at_secs(0), "not json").is_err());
         assert!(fresh
-            .load_restore(r#"{"v":2,"next_id":5,"calls":[]}"#)
+            .load_restore(at_secs(0), r#"{"v":2,"next_id":5,"calls":[]}"#)
             .is_err());
         assert_eq!(
-            fresh.load_restore(r#"{"v":1,"next_id":0,"calls":[]}"#),
+            fresh.load_restore(at_secs(0), r#"{"v":1,"next_id":0,"calls":[]}"#),
             Ok(0)
         );
         assert!(fresh.views().is_empty());
@@ -328,7 +478,7 @@ mod tests {
             .unwrap()
             .replace("\"v\":1,\"direction\"", "\"v\":7,\"direction\"");
         let now = at_secs(1);
-        assert_eq!(fresh.load_restore(&json), Ok(1));
+        assert_eq!(fresh.load_restore(at_secs(0), &json), Ok(1));
         let mut ua2 = connected_ua(now);
         fresh.restore(&mut ua2, now);
         assert!(sent_requests(&mut ua2).is_empty());
