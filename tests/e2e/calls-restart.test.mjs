@@ -144,3 +144,78 @@ test('the caller\'s worker restarts too: its transfer still works in the old dia
   const theirs = await callIn(b, (c) => c.id === call.in && c.state === 'ended', 'the BYE at the callee');
   assert.equal(theirs.end, 'remote_hung_up');
 });
+
+// A call still ringing when the worker dies cannot be taken over (the INVITE
+// transaction died with it; Kamailio would send the caller's CANCEL to the
+// dead connection): the next worker ends it. Kamailio matches a response or
+// a CANCEL to its transaction by the Via branch, whatever connection it
+// arrives on, so the caller hears 480 and a callee stops ringing at once.
+
+/** Waits until `side`'s worker stored its ringing call (the store is written asynchronously). */
+const ringingStored = (side) =>
+  until(`${side.user}'s ringing call stored`, async () => {
+    const items = await side.page.evaluate(() => chrome.storage.session.get('calls_restore'));
+    return items.calls_restore?.includes('"ringing":[{');
+  });
+
+const callWindows = (side, id) => side.ext.context.pages().filter((p) => p.url().endsWith(`/call.html?call=${id}`));
+
+test('an incoming call ringing when the worker dies becomes a missed call; the caller hears 480', async () => {
+  const before = (await b.send({ type: 'get_history', seen: false })).entries.length;
+  const dialled = await a.send({ type: 'dial', number: b.user });
+  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
+  const ringing = await callIn(b, (c) => c.state === 'ringing');
+  const notification = `ringside-call-${ringing.id}`;
+  await until('the incoming-call notification', async () =>
+    Object.keys(await b.page.evaluate(() => chrome.notifications.getAll())).includes(notification));
+  await until('the call window', async () => callWindows(b, ringing.id).length === 1);
+  await until('the ringtone', async () => (await b.send({ type: 'media_status' }))?.status?.tone === 'ring');
+  await ringingStored(b);
+  const missedBefore = (await b.snap()).missed_calls;
+  const offset = (await stat(kamailioLog())).size;
+  await killWorker(b.ext);
+  // The next worker (woken by this message) ends the call at once.
+  const snap = await until('the new worker', async () => {
+    const s = await b.snap();
+    return !s.calls.some((c) => c.id === ringing.id && c.state === 'ringing') && s;
+  });
+  assert.equal(snap.missed_calls, missedBefore + 1);
+  const history = await b.send({ type: 'get_history', seen: false });
+  assert.equal(history.entries.length, before + 1);
+  assert.equal(history.entries[0].kind, 'missed');
+  assert.equal(history.entries[0].number, a.user);
+  const notes = await until('the incoming-call notification replaced by a missed-call one', async () => {
+    const all = await b.page.evaluate(() => chrome.notifications.getAll());
+    return !all[notification] && all[`ringside-missed-${ringing.id}`] && all;
+  });
+  assert.ok(notes);
+  assert.equal(await b.page.evaluate(() => chrome.action.getBadgeText({})), String(missedBefore + 1));
+  await until('the call window closed', async () => callWindows(b, ringing.id).length === 0);
+  await until('the ringtone stopped', async () => (await b.send({ type: 'media_status' }))?.status?.tone === 'none');
+  const theirs = await callIn(a, (c) => c.id === dialled.call && c.state === 'ended', 'the caller to hear the 480');
+  assert.equal(theirs.status_code, 480, JSON.stringify(theirs));
+  const text = (await readFile(kamailioLog())).subarray(offset).toString();
+  assert.ok(!text.includes('RINGSIDE-REQ CANCEL'), 'no CANCEL was needed');
+});
+
+test('an outgoing call ringing when the worker dies is cancelled at the callee through the new connection', async () => {
+  const dialled = await a.send({ type: 'dial', number: b.user });
+  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
+  const ringing = await callIn(b, (c) => c.state === 'ringing');
+  await callIn(a, (c) => c.id === dialled.call && c.state === 'early');
+  await until('the ringback', async () => (await a.send({ type: 'media_status' }))?.status?.tone === 'ringback');
+  await ringingStored(a);
+  const offset = (await stat(kamailioLog())).size;
+  await killWorker(a.ext);
+  const mine = await callIn(a, (c) => c.id === dialled.call && c.state === 'ended', 'the new worker to end the call');
+  assert.equal(mine.end, 'connection_lost');
+  await until('the ringback stopped', async () => (await a.send({ type: 'media_status' }))?.status?.tone !== 'ringback');
+  const theirs = await callIn(b, (c) => c.id === ringing.id && c.state === 'ended', 'the CANCEL at the callee');
+  assert.equal(theirs.end, 'cancelled');
+  const text = (await readFile(kamailioLog())).subarray(offset).toString();
+  const cancel = text.split('\n').find((l) => l.includes('RINGSIDE-REQ CANCEL'));
+  assert.ok(cancel, 'the CANCEL went through Kamailio');
+  console.log(`CANCEL on the new connection: ${cancel.trim()}`);
+  const history = await a.send({ type: 'get_history', seen: false });
+  assert.equal(history.entries[0].result, 'connection_lost');
+});

@@ -1,0 +1,212 @@
+// A network blip does not drop a call: two Chromium instances with Ringside
+// (1001 and 1002) through the local Kamailio; 1001 reaches the PBX through a
+// small TCP relay that this test can cut (both directions reset, like a
+// dropped Wi-Fi or a NAT/proxy that forgot the connection) and keep refusing
+// for a while. The worker stays alive; its call waits (the media runs
+// peer to peer, not over the signalling connection), the worker reconnects
+// and registers again, and the call's target-refreshing re-INVITE points
+// 1002 at the new connection. Then the call goes on and ends normally; a
+// hang-up during the outage, on either side, still ends it on both.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { startPbx } from '../peers/index.js';
+import { launchExtension } from './lib/extension.mjs';
+
+const V = 1;
+let pbx;
+let relay;
+let a;
+let b;
+
+/** A TCP relay to Kamailio's ws port: `cut()` resets every connection, `refuse` holds new ones off. */
+async function tcpRelay(targetPort) {
+  const open = new Set();
+  let refusing = false;
+  let refused = 0;
+  const server = net.createServer((client) => {
+    if (refusing) {
+      refused += 1;
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    const pair = { client, upstream };
+    open.add(pair);
+    const end = () => {
+      open.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('error', end);
+      s.on('close', end);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    refused: () => refused,
+    cut() {
+      refusing = true;
+      for (const { client, upstream } of open) {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+      open.clear();
+    },
+    heal() {
+      refusing = false;
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+async function ringside(user, server) {
+  const ext = await launchExtension();
+  const page = await ext.context.newPage();
+  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
+  await page.evaluate((account) => chrome.storage.local.set({ account }), { server, username: user, password: `pass${user}` });
+  const send = (msg) => page.evaluate((m) => chrome.runtime.sendMessage(m), { v: V, ...msg });
+  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
+  return { ext, page, user, send, snap };
+}
+
+async function until(what, fn, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn().catch((e) => e);
+    if (last && !(last instanceof Error)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+const callIn = (side, pred, what = `a call on ${side.user}`) => until(what, async () => (await side.snap()).calls.find(pred));
+const stats = async (side, call) => {
+  const r = await side.send({ type: 'media_stats', call });
+  if (r?.type !== 'media_stats') throw new Error(JSON.stringify(r));
+  return r.stats;
+};
+
+async function mediaGrows(side, call) {
+  const first = await until(`inbound audio on ${side.user}`, async () => {
+    const s = await stats(side, call);
+    return s.bytes_received > 0 && s;
+  });
+  const second = await until(`growing inbound audio on ${side.user}`, async () => {
+    const s = await stats(side, call);
+    return s.bytes_received > first.bytes_received && s;
+  });
+  assert.ok(second.bytes_received > first.bytes_received);
+}
+
+async function connect(from, to) {
+  const dialled = await from.send({ type: 'dial', number: to.user });
+  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
+  const ringing = await callIn(to, (c) => c.state === 'ringing');
+  assert.equal((await to.send({ type: 'answer', call: ringing.id })).type, 'ok');
+  await callIn(from, (c) => c.id === dialled.call && c.state === 'active');
+  await callIn(to, (c) => c.id === ringing.id && c.state === 'active');
+  return { out: dialled.call, in: ringing.id };
+}
+
+const kamailioLog = () => path.join(pbx.run_dir, 'kamailio.log');
+const logSize = async () => (await stat(kamailioLog())).size;
+/** Kamailio's RINGSIDE-REQ lines for `method` after byte `offset` of its log. */
+async function requestsSince(offset, method) {
+  const text = (await readFile(kamailioLog())).subarray(offset).toString();
+  return text.split('\n').filter((l) => l.includes(`RINGSIDE-REQ ${method} `));
+}
+
+/** Cuts 1001's connection and waits until its worker noticed, with the call `id` still up. */
+async function blip(id) {
+  relay.cut();
+  await until('1001 to notice the drop', async () => (await a.snap()).state !== 'registered');
+  const call = (await a.snap()).calls.find((c) => c.id === id);
+  assert.equal(call?.state, 'active', `the call survives the drop: ${JSON.stringify(call)}`);
+}
+
+before(async () => {
+  pbx = await startPbx();
+  relay = await tcpRelay(Number(new URL(pbx.ws_url).port));
+  [a, b] = await Promise.all([ringside('1001', `ws://127.0.0.1:${relay.port}`), ringside('1002', pbx.ws_url)]);
+  for (const side of [a, b]) {
+    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
+  }
+});
+
+after(async () => {
+  await Promise.all([a?.ext.close(), b?.ext.close()]);
+  await relay?.close();
+  await pbx?.stop();
+});
+
+test('a dropped connection keeps the call: re-REGISTER, re-INVITE, media both ways, the peer hangs up', async () => {
+  const call = await connect(a, b);
+  await mediaGrows(a, call.out);
+  const offset = await logSize();
+  const cutAt = Date.now();
+  await blip(call.out);
+  // The outage lasts: the media does not need the signalling connection,
+  // and the worker's first reconnect attempts fail.
+  const refusedBefore = relay.refused();
+  await mediaGrows(a, call.out);
+  await mediaGrows(b, call.in);
+  await until('two refused reconnects', async () => relay.refused() >= refusedBefore + 2);
+  assert.equal((await a.snap()).calls.find((c) => c.id === call.out)?.state, 'active');
+  const healedAt = Date.now();
+  relay.heal();
+  await until('1001 registered again', async () => (await a.snap()).state === 'registered');
+  const registeredAt = Date.now();
+  const invites = await until('the target-refreshing re-INVITE', async () => {
+    const l = await requestsSince(offset, 'INVITE');
+    return l.length >= 1 && l;
+  });
+  await until('the ACK of the re-INVITE', async () => (await requestsSince(offset, 'ACK')).length >= 1);
+  const refreshedAt = Date.now();
+  assert.equal((await a.snap()).calls.find((c) => c.id === call.out)?.state, 'active');
+  assert.equal((await b.snap()).calls.find((c) => c.id === call.in)?.state, 'active');
+  await mediaGrows(a, call.out);
+  await mediaGrows(b, call.in);
+  // 1002's BYE follows the refreshed target to 1001's new connection.
+  assert.equal((await b.send({ type: 'hangup', call: call.in })).type, 'ok');
+  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the BYE at 1001');
+  assert.equal(mine.end, 'remote_hung_up');
+  const history = await a.send({ type: 'get_history', seen: false });
+  assert.equal(history.entries[0].result, 'answered');
+  console.log(`outage ${healedAt - cutAt} ms; registered ${registeredAt - healedAt} ms after the relay healed, ` +
+    `re-INVITE ACKed ${refreshedAt - healedAt} ms after; re-INVITE through the PBX: ${invites[0].trim()}`);
+});
+
+test('hanging up during the outage ends the call at once; the BYE reaches the peer after the reconnect', async () => {
+  const call = await connect(a, b);
+  await blip(call.out);
+  assert.equal((await a.send({ type: 'hangup', call: call.out })).type, 'ok');
+  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the hang-up shown at once');
+  assert.equal(mine.end, 'hung_up');
+  assert.equal((await b.snap()).calls.find((c) => c.id === call.in)?.state, 'active', 'the peer cannot know yet');
+  relay.heal();
+  const theirs = await callIn(b, (c) => c.id === call.in && c.state === 'ended', 'the BYE at 1002 after the reconnect');
+  assert.equal(theirs.end, 'remote_hung_up');
+});
+
+test('the peer hanging up during the outage: the refresh gets 481 and the call ends', async () => {
+  const call = await connect(a, b);
+  await blip(call.out);
+  assert.equal((await b.send({ type: 'hangup', call: call.in })).type, 'ok');
+  await callIn(b, (c) => c.id === call.in && c.state === 'ended', '1002 ended');
+  assert.equal((await a.snap()).calls.find((c) => c.id === call.out)?.state, 'active', 'the BYE could not reach 1001');
+  const offset = await logSize();
+  relay.heal();
+  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the refresh refused at 1001');
+  assert.equal(mine.end, 'remote_hung_up');
+  assert.equal((await requestsSince(offset, 'INVITE')).length, 1, 'ended by the answer to its re-INVITE');
+  await until('1001\'s media closed', async () => (await a.send({ type: 'media_stats', call: call.out }))?.type !== 'media_stats');
+});
