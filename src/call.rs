@@ -32,7 +32,7 @@ pub mod orphan;
 pub mod recovery;
 pub mod snapshot;
 pub use orphan::RingingSnapshot;
-pub use recovery::RECOVERY_LIMIT;
+pub use recovery::{BYE_OWED_LIMIT, RECOVERY_LIMIT};
 pub use snapshot::{CallSnapshot, RestoreError};
 
 /// The engine's name for a call (not the SIP Call-ID).
@@ -3012,6 +3012,7 @@ mod tests {
         assert_eq!(p.a.transaction_count(), (0, 0));
         p.a.handle_timeout(p.now + RECOVERY_LIMIT);
         assert_eq!(ended(&events(&mut p.a), ca), [EndReason::TransportError]);
+        p.a.handle_timeout(p.now + RECOVERY_LIMIT + BYE_OWED_LIMIT);
         assert_eq!(p.a.calls().count(), 0);
     }
 

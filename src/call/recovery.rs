@@ -14,7 +14,10 @@
 //!   edge names it in the Contact's `;alias=`, RFC 5626 in a flow token);
 //!   the refresh moves the peer's remote target onto the new one. A 408 or
 //!   481 to it ends the call (the peer hung up meanwhile, RFC 5057 §5.1);
-//! - no connection within the limit: the call ends with `TransportError`.
+//! - no connection within the limit: the call ends with `TransportError`,
+//!   and a BYE is still owed: should a connection come back within
+//!   [`BYE_OWED_LIMIT`], the peer is told instead of being left with a
+//!   half-open call until its own timers notice.
 //!
 //! Transactions in flight at the drop fail as before, with these choices:
 //! a pending hold/resume re-INVITE is not reported as refused — the wish
@@ -42,6 +45,10 @@ use crate::time::Instant;
 
 /// How long a confirmed call waits for a new connection after a drop.
 pub const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long a call that gave up waiting still sends its BYE on a new
+/// connection: by then a PBX's RTP or session timer has ended it anyway.
+pub const BYE_OWED_LIMIT: Duration = Duration::from_secs(300);
 
 impl Call {
     /// Waiting for a new connection after a drop.
@@ -123,9 +130,11 @@ impl Call {
             return false;
         };
         if until <= io.now && matches!(self.state, CallState::Connected { .. }) {
-            // The peer may still believe in the call; nothing can tell it.
             self.queued_hold = None;
             self.end(io, EndReason::TransportError);
+            // The peer may still believe in the call.
+            self.bye_after_reconnect = true;
+            self.finish_by = Some(io.now + BYE_OWED_LIMIT);
         }
         true
     }
@@ -278,10 +287,29 @@ mod tests {
         assert_eq!(a.call_state(call), Some(connected()));
         a.handle_timeout(at_secs(30));
         assert_eq!(ended(&events(&mut a), call), [EndReason::TransportError]);
+        // A late connection: no refresh, but the peer hears of the end.
+        a.handle_connected(at_secs(90));
+        answer_register(&mut a, at_secs(90));
+        let out = sent_requests(&mut a);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].method, Method::Bye);
+        a.handle_transport(at_secs(90), &reply(&out[0], 200, &[]))
+            .unwrap();
         assert_eq!(a.calls().count(), 0);
-        // A late connection finds nothing to refresh.
-        a.handle_connected(at_secs(31));
-        answer_register(&mut a, at_secs(31));
+        assert!(ended(&events(&mut a), call).is_empty(), "ended once");
+    }
+
+    #[test]
+    fn the_owed_bye_is_forgotten_after_its_limit() {
+        let now = at_secs(0);
+        let (mut a, call, _) = registered_call(now);
+        a.handle_disconnected(now);
+        a.handle_timeout(now + RECOVERY_LIMIT);
+        assert_eq!(ended(&events(&mut a), call), [EndReason::TransportError]);
+        a.handle_timeout(now + RECOVERY_LIMIT + BYE_OWED_LIMIT);
+        assert_eq!(a.calls().count(), 0);
+        a.handle_connected(at_secs(400));
+        answer_register(&mut a, at_secs(400));
         assert!(sent_requests(&mut a).is_empty());
     }
 

@@ -1001,10 +1001,11 @@ impl Calls {
         let (kind, result) = match (view.direction, end) {
             (CallDirection::Outgoing, _) if answered => (
                 HistoryKind::Outgoing,
-                if end == CallEnd::Transferred {
-                    CallResult::Transferred
-                } else {
-                    CallResult::Answered
+                // As for an incoming call: a talk the network cut short.
+                match end {
+                    CallEnd::Transferred => CallResult::Transferred,
+                    CallEnd::ConnectionLost => CallResult::ConnectionLost,
+                    _ => CallResult::Answered,
                 },
             ),
             (CallDirection::Outgoing, CallEnd::HungUp) => {

@@ -88,7 +88,8 @@ async function until(what, fn, timeout = 15_000) {
   throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
 }
 
-const callIn = (side, pred, what = `a call on ${side.user}`) => until(what, async () => (await side.snap()).calls.find(pred));
+const callIn = (side, pred, what = `a call on ${side.user}`, timeout = undefined) =>
+  until(what, async () => (await side.snap()).calls.find(pred), timeout);
 const stats = async (side, call) => {
   const r = await side.send({ type: 'media_stats', call });
   if (r?.type !== 'media_stats') throw new Error(JSON.stringify(r));
@@ -209,4 +210,26 @@ test('the peer hanging up during the outage: the refresh gets 481 and the call e
   assert.equal(mine.end, 'remote_hung_up');
   assert.equal((await requestsSince(offset, 'INVITE')).length, 1, 'ended by the answer to its re-INVITE');
   await until('1001\'s media closed', async () => (await a.send({ type: 'media_stats', call: call.out }))?.type !== 'media_stats');
+});
+
+test('no connection within 30 s: the call ends as lost, and the peer gets the BYE once one is back', async () => {
+  const call = await connect(a, b);
+  const cutAt = Date.now();
+  await blip(call.out);
+  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the recovery limit at 1001', 45_000);
+  const waited = Date.now() - cutAt;
+  assert.equal(mine.end, 'connection_lost');
+  assert.ok(waited >= 29_000, `ended after ${waited} ms`);
+  const history = await a.send({ type: 'get_history', seen: false });
+  assert.equal(history.entries[0].result, 'connection_lost');
+  await until('1001\'s media closed', async () => (await a.send({ type: 'media_stats', call: call.out }))?.type !== 'media_stats');
+  assert.equal((await b.snap()).calls.find((c) => c.id === call.in)?.state, 'active', '1002 cannot know yet');
+  relay.heal();
+  // A popup opening reconnects at once instead of waiting out the backoff.
+  await a.page.evaluate(() => {
+    globalThis.statePort = chrome.runtime.connect({ name: 'ringside-state' });
+  });
+  const theirs = await callIn(b, (c) => c.id === call.in && c.state === 'ended', 'the owed BYE at 1002');
+  assert.equal(theirs.end, 'remote_hung_up');
+  console.log(`recovery limit: call ended ${waited} ms after the drop`);
 });
