@@ -132,6 +132,15 @@ pub enum Event {
         call: CallHandle,
         reason: EndReason,
     },
+    /// The connection dropped under this confirmed call: it waits for a
+    /// new one (up to [`crate::call::RECOVERY_LIMIT`]); the media may go on.
+    CallReconnecting {
+        call: CallHandle,
+    },
+    /// A new connection is registered and the call's target refresh sent.
+    CallReconnected {
+        call: CallHandle,
+    },
     Dtmf {
         call: CallHandle,
         digit: char,
@@ -533,8 +542,9 @@ impl UserAgent {
         let mark = self.events.len();
         // Before their transactions fail: confirmed calls wait for the next
         // connection instead of ending (see `call::recovery`).
+        let mut io = io!(self, now);
         for call in &mut self.calls {
-            call.suspend(now);
+            call.suspend(&mut io);
         }
         for (owner, event) in self.transactions.transport_lost() {
             self.dispatch(now, owner, event);

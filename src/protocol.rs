@@ -807,6 +807,7 @@ mod tests {
             state: CallPhase::Ringing,
             muted: false,
             remote_hold: false,
+            reconnecting: false,
             waiting: false,
             started_at: 1.7e12,
             answered_at: None,

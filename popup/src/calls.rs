@@ -222,6 +222,9 @@ pub fn call_item(props: &CallProps) -> Html {
                 if call.remote_hold {
                     <span class="flag">{ tr(lang, "flagRemoteHold", &[]) }</span>
                 }
+                if call.reconnecting {
+                    <span class="flag" role="status">{ tr(lang, "flagReconnecting", &[]) }</span>
+                }
                 <span class="timer" role="timer" aria-label={tr(lang, "callTimer", &[])}>{ format_duration(seconds) }</span>
             </div>
             <div class="controls" role="group" aria-label={tr(lang, "callControls", &[&name])}>

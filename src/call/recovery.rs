@@ -40,8 +40,7 @@ use std::time::Duration;
 
 use super::{Call, CallState, EndReason, Purpose};
 use crate::dialog::DialogState;
-use crate::engine::Io;
-use crate::time::Instant;
+use crate::engine::{Event, Io};
 
 /// How long a confirmed call waits for a new connection after a drop.
 pub const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
@@ -58,7 +57,8 @@ impl Call {
 
     /// The connection is going away; called before its transactions fail,
     /// so their failure handlers know the call is kept.
-    pub fn suspend(&mut self, now: Instant) {
+    pub fn suspend(&mut self, io: &mut Io<'_>) {
+        let now = io.now;
         let confirmed = self.is_confirmed()
             && self.pending_ok.is_none()
             && self
@@ -67,7 +67,10 @@ impl Call {
                 .is_some_and(|d| d.state == DialogState::Confirmed);
         if confirmed {
             // A flap before the refresh went out keeps the first deadline.
-            self.suspended_until.get_or_insert(now + RECOVERY_LIMIT);
+            if self.suspended_until.is_none() {
+                self.suspended_until = Some(now + RECOVERY_LIMIT);
+                io.emit(Event::CallReconnecting { call: self.handle });
+            }
             let glare = match self.glare_retry.take() {
                 Some((_, Purpose::Hold(h))) => Some(h),
                 _ => None,
@@ -108,6 +111,8 @@ impl Call {
             // No SDP to refresh with cannot happen for a confirmed call;
             // were it so, the peer could never reach us again.
             self.end(io, EndReason::TransportError);
+        } else {
+            io.emit(Event::CallReconnected { call: self.handle });
         }
     }
 
@@ -150,6 +155,7 @@ mod tests {
     use crate::engine::test_support::*;
     use crate::engine::{Event, UserAgent};
     use crate::registration::RegistrationState;
+    use crate::time::Instant;
     use rsip::{Method, Request};
 
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\n";
@@ -234,6 +240,7 @@ mod tests {
         a.handle_disconnected(now);
         let evs = events(&mut a);
         assert!(ended(&evs, call).is_empty(), "{evs:?}");
+        assert!(evs.contains(&Event::CallReconnecting { call }));
         assert_eq!(a.call_state(call), Some(connected()));
         assert!(
             a.export_call(call).is_some(),
@@ -256,6 +263,7 @@ mod tests {
         assert_eq!(codec::call_id(&refresh), codec::call_id(&invite));
         assert_eq!(codec::to_tag(&refresh).as_deref(), Some("far1"));
         assert_eq!(codec::cseq(&refresh).map(|(n, _)| n), Some(2));
+        assert!(events(&mut a).contains(&Event::CallReconnected { call }));
         assert!(header(&refresh, "Contact").is_some());
         assert!(body(&refresh).contains("a=sendrecv"));
         a.handle_transport(later, &reply(&refresh, 200, &[("Contact", PEER)]))

@@ -86,6 +86,10 @@ pub struct CallView {
     /// The far end put us on hold.
     #[serde(default)]
     pub remote_hold: bool,
+    /// The connection to the PBX dropped under this call: it waits for a new
+    /// one (the media may go on meanwhile).
+    #[serde(default)]
+    pub reconnecting: bool,
     /// An incoming call that rings while another call is up (call waiting):
     /// answering it holds the others.
     #[serde(default)]

@@ -522,6 +522,7 @@ impl Calls {
                 state: CallPhase::Dialing,
                 muted: false,
                 remote_hold: false,
+                reconnecting: false,
                 waiting: false,
                 started_at: self.wall(now),
                 answered_at: None,
@@ -828,6 +829,12 @@ impl Calls {
                         }));
                 }
             }
+            Event::CallReconnecting { call } | Event::CallReconnected { call } => {
+                let waiting = matches!(event, Event::CallReconnecting { .. });
+                if let Some(c) = self.by_handle(*call) {
+                    c.view.reconnecting = waiting;
+                }
+            }
             Event::Dtmf { call, digit, .. } => {
                 if let Some(c) = self.by_handle(*call) {
                     if c.view.dtmf_received.len() < 256 {
@@ -890,6 +897,7 @@ impl Calls {
                 state: CallPhase::Ringing,
                 muted: false,
                 remote_hold: false,
+                reconnecting: false,
                 waiting,
                 started_at: self.wall(now),
                 answered_at: None,

@@ -132,6 +132,7 @@ async function blip(id) {
   await until('1001 to notice the drop', async () => (await a.snap()).state !== 'registered');
   const call = (await a.snap()).calls.find((c) => c.id === id);
   assert.equal(call?.state, 'active', `the call survives the drop: ${JSON.stringify(call)}`);
+  assert.equal(call.reconnecting, true);
 }
 
 before(async () => {
@@ -162,6 +163,12 @@ test('a dropped connection keeps the call: re-REGISTER, re-INVITE, media both wa
   await mediaGrows(b, call.in);
   await until('two refused reconnects', async () => relay.refused() >= refusedBefore + 2);
   assert.equal((await a.snap()).calls.find((c) => c.id === call.out)?.state, 'active');
+  // The call window tells the user what is going on.
+  const window = await a.ext.context.newPage();
+  await window.goto(`chrome-extension://${a.ext.extensionId}/call.html?call=${call.out}`);
+  const flag = window.locator(`li.call[data-call-id="${call.out}"] .flag[role="status"]`);
+  await flag.waitFor();
+  assert.equal(await flag.textContent(), 'Reconnecting…');
   const healedAt = Date.now();
   relay.heal();
   await until('1001 registered again', async () => (await a.snap()).state === 'registered');
@@ -172,7 +179,11 @@ test('a dropped connection keeps the call: re-REGISTER, re-INVITE, media both wa
   });
   await until('the ACK of the re-INVITE', async () => (await requestsSince(offset, 'ACK')).length >= 1);
   const refreshedAt = Date.now();
-  assert.equal((await a.snap()).calls.find((c) => c.id === call.out)?.state, 'active');
+  const after = (await a.snap()).calls.find((c) => c.id === call.out);
+  assert.equal(after?.state, 'active');
+  assert.equal(after.reconnecting, false);
+  await flag.waitFor({ state: 'detached' });
+  await window.close();
   assert.equal((await b.snap()).calls.find((c) => c.id === call.in)?.state, 'active');
   await mediaGrows(a, call.out);
   await mediaGrows(b, call.in);

@@ -460,6 +460,28 @@ mod tests {
     }
 
     #[test]
+    fn a_dropped_connection_shows_the_call_reconnecting_until_its_refresh() {
+        // The worker lives on: the engine keeps the call across the drop
+        // (`call::recovery`); the view says so instead of ending it.
+        let (mut calls, mut ua, id) = established();
+        let view = |calls: &Calls| calls.views().into_iter().find(|v| v.id == id).unwrap();
+        ua.handle_disconnected(at_secs(1));
+        feed(&mut calls, &mut ua, at_secs(1));
+        assert_eq!(
+            (view(&calls).state, view(&calls).reconnecting),
+            (CallPhase::Active, true)
+        );
+        ua.handle_connected(at_secs(3));
+        let refresh = sent_requests(&mut ua).pop().unwrap();
+        assert_eq!(refresh.method, rsip::Method::Invite);
+        feed(&mut calls, &mut ua, at_secs(3));
+        assert_eq!(
+            (view(&calls).state, view(&calls).reconnecting),
+            (CallPhase::Active, false)
+        );
+    }
+
+    #[test]
     fn unreadable_or_foreign_stores_restore_nothing() {
         let mut fresh = Calls::new();
         assert!(fresh.load_restore(at_secs(0), "not json").is_err());
