@@ -14,9 +14,8 @@ import net from 'node:net';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startPbx } from '../peers/index.js';
-import { launchExtension } from './lib/extension.mjs';
+import { audio, callIn, connect, registered, ringside, until } from './lib/ringside.mjs';
 
-const V = 1;
 let pbx;
 let relay;
 let a;
@@ -67,57 +66,6 @@ async function tcpRelay(targetPort) {
   };
 }
 
-async function ringside(user, server) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  await page.evaluate((account) => chrome.storage.local.set({ account }), { server, username: user, password: `pass${user}` });
-  const send = (msg) => page.evaluate((m) => chrome.runtime.sendMessage(m), { v: V, ...msg });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  return { ext, page, user, send, snap };
-}
-
-async function until(what, fn, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
-
-const callIn = (side, pred, what = `a call on ${side.user}`, timeout = undefined) =>
-  until(what, async () => (await side.snap()).calls.find(pred), timeout);
-const stats = async (side, call) => {
-  const r = await side.send({ type: 'media_stats', call });
-  if (r?.type !== 'media_stats') throw new Error(JSON.stringify(r));
-  return r.stats;
-};
-
-async function mediaGrows(side, call) {
-  const first = await until(`inbound audio on ${side.user}`, async () => {
-    const s = await stats(side, call);
-    return s.bytes_received > 0 && s;
-  });
-  const second = await until(`growing inbound audio on ${side.user}`, async () => {
-    const s = await stats(side, call);
-    return s.bytes_received > first.bytes_received && s;
-  });
-  assert.ok(second.bytes_received > first.bytes_received);
-}
-
-async function connect(from, to) {
-  const dialled = await from.send({ type: 'dial', number: to.user });
-  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
-  const ringing = await callIn(to, (c) => c.state === 'ringing');
-  assert.equal((await to.send({ type: 'answer', call: ringing.id })).type, 'ok');
-  await callIn(from, (c) => c.id === dialled.call && c.state === 'active');
-  await callIn(to, (c) => c.id === ringing.id && c.state === 'active');
-  return { out: dialled.call, in: ringing.id };
-}
-
 const kamailioLog = () => path.join(pbx.run_dir, 'kamailio.log');
 const logSize = async () => (await stat(kamailioLog())).size;
 /** Kamailio's RINGSIDE-REQ lines for `method` after byte `offset` of its log. */
@@ -138,10 +86,8 @@ async function blip(id) {
 before(async () => {
   pbx = await startPbx();
   relay = await tcpRelay(Number(new URL(pbx.ws_url).port));
-  [a, b] = await Promise.all([ringside('1001', `ws://127.0.0.1:${relay.port}`), ringside('1002', pbx.ws_url)]);
-  for (const side of [a, b]) {
-    await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
-  }
+  [a, b] = await Promise.all([ringside({ ws_url: `ws://127.0.0.1:${relay.port}` }, '1001'), ringside(pbx, '1002')]);
+  for (const side of [a, b]) await registered(side);
 });
 
 after(async () => {
@@ -152,15 +98,15 @@ after(async () => {
 
 test('a dropped connection keeps the call: re-REGISTER, re-INVITE, media both ways, the peer hangs up', async () => {
   const call = await connect(a, b);
-  await mediaGrows(a, call.out);
+  await audio(a, call.out);
   const offset = await logSize();
   const cutAt = Date.now();
   await blip(call.out);
   // The outage lasts: the media does not need the signalling connection,
   // and the worker's first reconnect attempts fail.
   const refusedBefore = relay.refused();
-  await mediaGrows(a, call.out);
-  await mediaGrows(b, call.in);
+  await audio(a, call.out);
+  await audio(b, call.in);
   await until('two refused reconnects', async () => relay.refused() >= refusedBefore + 2);
   assert.equal((await a.snap()).calls.find((c) => c.id === call.out)?.state, 'active');
   // The call window tells the user what is going on.
@@ -171,7 +117,7 @@ test('a dropped connection keeps the call: re-REGISTER, re-INVITE, media both wa
   assert.equal(await flag.textContent(), 'Reconnecting…');
   const healedAt = Date.now();
   relay.heal();
-  await until('1001 registered again', async () => (await a.snap()).state === 'registered');
+  await registered(a);
   const registeredAt = Date.now();
   const invites = await until('the target-refreshing re-INVITE', async () => {
     const l = await requestsSince(offset, 'INVITE');
@@ -185,11 +131,11 @@ test('a dropped connection keeps the call: re-REGISTER, re-INVITE, media both wa
   await flag.waitFor({ state: 'detached' });
   await window.close();
   assert.equal((await b.snap()).calls.find((c) => c.id === call.in)?.state, 'active');
-  await mediaGrows(a, call.out);
-  await mediaGrows(b, call.in);
+  await audio(a, call.out);
+  await audio(b, call.in);
   // 1002's BYE follows the refreshed target to 1001's new connection.
   assert.equal((await b.send({ type: 'hangup', call: call.in })).type, 'ok');
-  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the BYE at 1001');
+  const mine = await callIn(a, 'the BYE at 1001', (c) => c.id === call.out && c.state === 'ended');
   assert.equal(mine.end, 'remote_hung_up');
   const history = await a.send({ type: 'get_history', seen: false });
   assert.equal(history.entries[0].result, 'answered');
@@ -201,11 +147,11 @@ test('hanging up during the outage ends the call at once; the BYE reaches the pe
   const call = await connect(a, b);
   await blip(call.out);
   assert.equal((await a.send({ type: 'hangup', call: call.out })).type, 'ok');
-  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the hang-up shown at once');
+  const mine = await callIn(a, 'the hang-up shown at once', (c) => c.id === call.out && c.state === 'ended');
   assert.equal(mine.end, 'hung_up');
   assert.equal((await b.snap()).calls.find((c) => c.id === call.in)?.state, 'active', 'the peer cannot know yet');
   relay.heal();
-  const theirs = await callIn(b, (c) => c.id === call.in && c.state === 'ended', 'the BYE at 1002 after the reconnect');
+  const theirs = await callIn(b, 'the BYE at 1002 after the reconnect', (c) => c.id === call.in && c.state === 'ended');
   assert.equal(theirs.end, 'remote_hung_up');
 });
 
@@ -213,11 +159,11 @@ test('the peer hanging up during the outage: the refresh gets 481 and the call e
   const call = await connect(a, b);
   await blip(call.out);
   assert.equal((await b.send({ type: 'hangup', call: call.in })).type, 'ok');
-  await callIn(b, (c) => c.id === call.in && c.state === 'ended', '1002 ended');
+  await callIn(b, '1002 ended', (c) => c.id === call.in && c.state === 'ended');
   assert.equal((await a.snap()).calls.find((c) => c.id === call.out)?.state, 'active', 'the BYE could not reach 1001');
   const offset = await logSize();
   relay.heal();
-  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the refresh refused at 1001');
+  const mine = await callIn(a, 'the refresh refused at 1001', (c) => c.id === call.out && c.state === 'ended');
   assert.equal(mine.end, 'remote_hung_up');
   assert.equal((await requestsSince(offset, 'INVITE')).length, 1, 'ended by the answer to its re-INVITE');
   await until('1001\'s media closed', async () => (await a.send({ type: 'media_stats', call: call.out }))?.type !== 'media_stats');
@@ -227,7 +173,11 @@ test('no connection within 30 s: the call ends as lost, and the peer gets the BY
   const call = await connect(a, b);
   const cutAt = Date.now();
   await blip(call.out);
-  const mine = await callIn(a, (c) => c.id === call.out && c.state === 'ended', 'the recovery limit at 1001', 45_000);
+  const mine = await until(
+    'the recovery limit at 1001',
+    async () => (await a.snap()).calls.find((c) => c.id === call.out && c.state === 'ended'),
+    45_000,
+  );
   const waited = Date.now() - cutAt;
   assert.equal(mine.end, 'connection_lost');
   assert.ok(waited >= 29_000, `ended after ${waited} ms`);
@@ -240,7 +190,7 @@ test('no connection within 30 s: the call ends as lost, and the peer gets the BY
   await a.page.evaluate(() => {
     globalThis.statePort = chrome.runtime.connect({ name: 'ringside-state' });
   });
-  const theirs = await callIn(b, (c) => c.id === call.in && c.state === 'ended', 'the owed BYE at 1002');
+  const theirs = await callIn(b, 'the owed BYE at 1002', (c) => c.id === call.in && c.state === 'ended');
   assert.equal(theirs.end, 'remote_hung_up');
   console.log(`recovery limit: call ended ${waited} ms after the drop`);
 });
