@@ -323,6 +323,9 @@ pub struct UserAgent {
     subscriptions: Vec<Subscription>,
     messages: Vec<OutgoingMessage>,
     publications: Vec<Publication>,
+    /// INVITE transactions of calls that were ringing when the connection
+    /// dropped, ended on the next one (480 / CANCEL) until the deadline.
+    orphans: Vec<(Instant, crate::call::RingingSnapshot)>,
     next_handle: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -380,6 +383,7 @@ impl UserAgent {
             subscriptions: Vec::new(),
             messages: Vec::new(),
             publications: Vec::new(),
+            orphans: Vec::new(),
             next_handle: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -540,6 +544,17 @@ impl UserAgent {
         self.connected = false;
         self.keepalive.on_disconnected();
         let mark = self.events.len();
+        // A ringing call ends with the connection, but the caller's INVITE
+        // (or ours at the callee) still rings at the PBX: the next
+        // connection ends it, as after a worker restart (`call::orphan`).
+        let owed = now + crate::call::BYE_OWED_LIMIT;
+        self.orphans.extend(
+            self.calls
+                .iter()
+                .filter(|c| !c.is_ended())
+                .filter_map(Call::ringing_snapshot)
+                .map(|s| (owed, s)),
+        );
         // Before their transactions fail: confirmed calls wait for the next
         // connection instead of ending (see `call::recovery`).
         let mut io = io!(self, now);
@@ -1048,6 +1063,11 @@ impl UserAgent {
     /// Calls suspended by a lost connection refresh their target (or send
     /// the BYE the user asked for meanwhile) on this one.
     fn reconnect_calls(&mut self, now: Instant) {
+        for (deadline, orphan) in std::mem::take(&mut self.orphans) {
+            if let (true, Ok(message)) = (deadline >= now, orphan.ending()) {
+                self.transactions.send_stateless(message);
+            }
+        }
         let mark = self.events.len();
         let mut io = io!(self, now);
         for call in &mut self.calls {

@@ -27,7 +27,10 @@
 //! during the outage, ends the call for the user at once and the BYE goes
 //! out on the next connection, so the peer is not left talking to nobody.
 //! Calls not yet confirmed (ringing, or our 2xx not yet ACKed) end as
-//! before: their INVITE transactions are tied to the dead connection.
+//! before: their INVITE transactions are tied to the dead connection. The
+//! PBX still rings them, though (Kamailio: up to `fr_inv_timer`, 120 s), so
+//! a ringing one is ended there on the next connection like one a dead
+//! worker left ([`super::orphan`]): 480 to the caller, CANCEL to the callee.
 //!
 //! Why 30 s: RFC 5626 §4.5 retries a failed flow after a base time of 30 s
 //! when all flows are down, so a longer wait does not come from the spec;
@@ -485,6 +488,53 @@ mod tests {
         a.handle_disconnected(now);
         assert_eq!(ended(&events(&mut a), ringing), [EndReason::TransportError]);
         assert_eq!(a.calls().count(), 0);
+    }
+
+    #[test]
+    fn calls_ringing_at_the_drop_are_ended_at_the_pbx_on_the_next_connection() {
+        // PBX --INVITE--> A (rings)        A --INVITE--> PBX (180)
+        //   |== drop ==|  both end for the user (TransportError)
+        //   |--- REGISTER / 200 --->|
+        //   |--- 480 (the caller's INVITE) -->|  |--- CANCEL (ours) -->|
+        let now = at_secs(0);
+        let mut a = connected_ua(now);
+        register(&mut a, now);
+        let invite = format!(
+            "INVITE sip:a@a.invalid SIP/2.0\r\nVia: SIP/2.0/WS 127.0.0.1;branch=z9hG4bKpbx.9\r\n\
+             From: <sip:1003@pbx.test>;tag=c1\r\nTo: <sip:1001@pbx.test>\r\nCall-ID: in-9\r\n\
+             CSeq: 1 INVITE\r\nContact: {PEER}\r\nContent-Length: 0\r\n\r\n"
+        );
+        a.handle_transport(now, invite.as_bytes()).unwrap();
+        let outgoing = a.call(now, "1002", OFFER).unwrap();
+        let ours = sent_requests(&mut a).pop().unwrap();
+        a.handle_transport(now, &reply(&ours, 180, &[("Contact", PEER)]))
+            .unwrap();
+        events(&mut a);
+        a.handle_disconnected(now);
+        let evs = events(&mut a);
+        assert_eq!(ended(&evs, outgoing), [EndReason::TransportError]);
+        assert_eq!(a.calls().count(), 0);
+        a.handle_connected(at_secs(2));
+        answer_register(&mut a, at_secs(2));
+        let out = sent(&mut a);
+        let cancel = out.iter().find_map(|m| match m {
+            rsip::SipMessage::Request(r) if r.method == Method::Cancel => Some(r),
+            _ => None,
+        });
+        assert_eq!(
+            cancel.and_then(|c| codec::top_via_branch(c)),
+            codec::top_via_branch(&ours)
+        );
+        let unavailable = out.iter().find_map(|m| match m {
+            rsip::SipMessage::Response(r) if r.status_code.code() == 480 => Some(r),
+            _ => None,
+        });
+        assert_eq!(unavailable.and_then(|r| codec::call_id(r)), Some("in-9"));
+        // Told once.
+        a.handle_disconnected(at_secs(3));
+        a.handle_connected(at_secs(4));
+        answer_register(&mut a, at_secs(4));
+        assert!(sent(&mut a).is_empty());
     }
 
     #[test]

@@ -194,3 +194,43 @@ test('no connection within 30 s: the call ends as lost, and the peer gets the BY
   assert.equal(theirs.end, 'remote_hung_up');
   console.log(`recovery limit: call ended ${waited} ms after the drop`);
 });
+
+/** Lets 1001 reconnect now: the relay passes again and a popup opening skips the backoff. */
+async function healNow() {
+  relay.heal();
+  await a.page.evaluate(() => {
+    globalThis.statePort?.disconnect();
+    globalThis.statePort = chrome.runtime.connect({ name: 'ringside-state' });
+  });
+}
+
+test('calls ringing at the drop end, and the PBX hears of it on the next connection: 480 to the caller, CANCEL to the callee', async () => {
+  // 1002 calls 1001, which rings when its connection drops.
+  const dialled = await b.send({ type: 'dial', number: a.user });
+  assert.equal(dialled.type, 'call', JSON.stringify(dialled));
+  const ringing = await callIn(a, 'ringing', (c) => c.state === 'ringing' && c.number === b.user);
+  relay.cut();
+  const missed = await callIn(a, 'the ringing call ended by the drop', (c) => c.id === ringing.id && c.state === 'ended');
+  assert.equal(missed.end, 'connection_lost');
+  assert.equal((await a.send({ type: 'get_history', seen: false })).entries[0].kind, 'missed');
+  assert.equal((await b.snap()).calls.find((c) => c.id === dialled.call)?.state, 'early', 'the caller still hears ringing');
+  await healNow();
+  const theirs = await callIn(b, 'the 480 at the caller', (c) => c.id === dialled.call && c.state === 'ended');
+  assert.equal(theirs.status_code, 480, JSON.stringify(theirs));
+  await registered(a);
+
+  // 1001 calls 1002, which rings when 1001's connection drops.
+  const ours = await a.send({ type: 'dial', number: b.user });
+  assert.equal(ours.type, 'call', JSON.stringify(ours));
+  const at1002 = await callIn(b, 'ringing', (c) => c.state === 'ringing' && c.number === a.user);
+  const offset = await logSize();
+  relay.cut();
+  const lost = await callIn(a, 'the outgoing call ended by the drop', (c) => c.id === ours.call && c.state === 'ended');
+  assert.equal(lost.end, 'connection_lost');
+  assert.equal((await b.snap()).calls.find((c) => c.id === at1002.id)?.state, 'ringing', 'the callee still rings');
+  await healNow();
+  const cancelled = await callIn(b, 'the CANCEL at the callee', (c) => c.id === at1002.id && c.state === 'ended');
+  assert.equal(cancelled.end, 'cancelled');
+  assert.equal((await requestsSince(offset, 'CANCEL')).length, 1);
+  await registered(a);
+});
