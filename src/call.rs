@@ -238,6 +238,9 @@ pub(crate) struct Call {
     /// The connection dropped while the call was confirmed: it waits for
     /// a new one until then (see [`recovery`]).
     suspended_until: Option<Instant>,
+    /// The target refresh after a reconnect has not reached the peer yet:
+    /// it is retried until then (see [`recovery`]).
+    refresh_until: Option<Instant>,
     /// The call ended with its BYE unsent or lost in a drop: the BYE goes
     /// out on the next connection (see [`recovery`]).
     bye_after_reconnect: bool,
@@ -371,6 +374,7 @@ impl Call {
             referred_by: None,
             suspended_until: None,
             bye_after_reconnect: false,
+            refresh_until: None,
         }
     }
 
@@ -574,6 +578,7 @@ impl Call {
             self.pending_ok.as_ref().map(|p| p.next.min(p.deadline)),
             self.glare_retry.map(|(t, _)| t),
             self.session_timer.map(|t| t.due),
+            self.refresh_until,
         ]
         .into_iter()
         .flatten()
@@ -1091,6 +1096,9 @@ impl Call {
                             io.send_ack(ack);
                         }
                         self.reinvite = None;
+                        if self.refresh_until.take().is_some() {
+                            io.emit(Event::CallReconnected { call: self.handle });
+                        }
                         self.local_sdp = Some(pending.sdp);
                         self.local_hold = pending.hold;
                         self.session_timer = uac_session_timer(io.now, &r);
@@ -1128,7 +1136,7 @@ impl Call {
                         if matches!(code, 408 | 481) && !self.is_ended() {
                             self.send_bye(io);
                             self.end(io, EndReason::RemoteHangup);
-                        } else {
+                        } else if !self.refresh_refused(io, pending.hold) {
                             self.reinvite_refused(io, pending.hold, code);
                         }
                     }
@@ -1477,7 +1485,7 @@ impl Call {
 
     pub fn on_timeout(&mut self, io: &mut Io<'_>) {
         let now = io.now;
-        if self.suspension_timeout(io) {
+        if self.suspension_timeout(io) || self.refresh_timeout(io) {
             return;
         }
         if let Some(p) = self.pending_ok.as_mut() {
@@ -1547,6 +1555,7 @@ impl Call {
     fn end(&mut self, io: &mut Io<'_>, reason: EndReason) {
         self.state = CallState::Ended(reason.clone());
         self.suspended_until = None;
+        self.refresh_until = None;
         self.glare_retry = None;
         self.queued_hold = None;
         self.queued_video = false;

@@ -14,6 +14,13 @@
 //!   edge names it in the Contact's `;alias=`, RFC 5626 in a flow token);
 //!   the refresh moves the peer's remote target onto the new one. A 408 or
 //!   481 to it ends the call (the peer hung up meanwhile, RFC 5057 §5.1);
+//!   another refusal means it did not reach the peer — Kamailio answers
+//!   500 when the peer's own connection is gone too (a PBX restart drops
+//!   both ends, and each side's refresh targets the other's dead alias) —
+//!   so it is retried every [`REFRESH_RETRY`] (a peer that refreshes its
+//!   own target meanwhile makes the next one pass) and the call ends with
+//!   `TransportError` if none passes within [`RECOVERY_LIMIT`]: a call
+//!   neither side can signal in is not left open forever;
 //! - no connection within the limit: the call ends with `TransportError`,
 //!   and a BYE is still owed: should a connection come back within
 //!   [`BYE_OWED_LIMIT`], the peer is told instead of being left with a
@@ -47,6 +54,9 @@ use crate::engine::{Event, Io};
 
 /// How long a confirmed call waits for a new connection after a drop.
 pub const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
+
+/// Pause between target refreshes that did not reach the peer.
+pub const REFRESH_RETRY: Duration = Duration::from_secs(5);
 
 /// How long a call that gave up waiting still sends its BYE on a new
 /// connection: by then a PBX's RTP or session timer has ended it anyway.
@@ -115,8 +125,35 @@ impl Call {
             // were it so, the peer could never reach us again.
             self.end(io, EndReason::TransportError);
         } else {
-            io.emit(Event::CallReconnected { call: self.handle });
+            // Reported reconnected once the peer answers it.
+            self.refresh_until = Some(io.now + RECOVERY_LIMIT);
         }
+    }
+
+    /// The refresh after a reconnect was refused on its way (not 408/481):
+    /// try again shortly, with the same wish. `false` when this was not
+    /// such a refresh.
+    pub(super) fn refresh_refused(&mut self, io: &mut Io<'_>, wanted_hold: bool) -> bool {
+        if self.refresh_until.is_none() || self.is_ended() {
+            return false;
+        }
+        let purpose = if wanted_hold != self.local_hold {
+            Purpose::Hold(wanted_hold)
+        } else {
+            Purpose::Refresh
+        };
+        self.glare_retry = Some((io.now + REFRESH_RETRY, purpose));
+        true
+    }
+
+    /// No refresh reached the peer in time: `true` when the call ended.
+    pub(super) fn refresh_timeout(&mut self, io: &mut Io<'_>) -> bool {
+        if self.refresh_until.is_none_or(|t| t > io.now) {
+            return false;
+        }
+        self.queued_hold = None;
+        self.end(io, EndReason::TransportError);
+        true
     }
 
     /// Hangup of a suspended call: the user is done now, the BYE waits
@@ -266,7 +303,7 @@ mod tests {
         assert_eq!(codec::call_id(&refresh), codec::call_id(&invite));
         assert_eq!(codec::to_tag(&refresh).as_deref(), Some("far1"));
         assert_eq!(codec::cseq(&refresh).map(|(n, _)| n), Some(2));
-        assert!(events(&mut a).contains(&Event::CallReconnected { call }));
+        assert!(!events(&mut a).contains(&Event::CallReconnected { call }));
         assert!(header(&refresh, "Contact").is_some());
         assert!(body(&refresh).contains("a=sendrecv"));
         a.handle_transport(later, &reply(&refresh, 200, &[("Contact", PEER)]))
@@ -275,7 +312,9 @@ mod tests {
         assert_eq!(acks.len(), 1);
         assert_eq!(acks[0].method, Method::Ack);
         assert_eq!(a.call_state(call), Some(connected()));
-        assert!(ended(&events(&mut a), call).is_empty());
+        let evs = events(&mut a);
+        assert!(ended(&evs, call).is_empty());
+        assert!(evs.contains(&Event::CallReconnected { call }));
 
         // The recovery deadline is gone with the suspension.
         a.handle_timeout(at_secs(40));
@@ -404,6 +443,66 @@ mod tests {
     }
 
     #[test]
+    fn a_refresh_that_did_not_reach_the_peer_is_retried() {
+        // A |== drop ==|  --- REGISTER / 200 --->
+        //   |--- re-INVITE -->|  <-- 500 (the peer's alias is dead too)
+        //   ... 5 s ...
+        //   |--- re-INVITE -->|  <-- 200 (the peer refreshed its own target)
+        let now = at_secs(0);
+        let (mut a, call, _) = registered_call(now);
+        a.handle_disconnected(now);
+        a.handle_connected(at_secs(1));
+        answer_register(&mut a, at_secs(1));
+        let first = sent_requests(&mut a).pop().unwrap();
+        a.handle_transport(at_secs(1), &reply(&first, 500, &[]))
+            .unwrap();
+        sent_requests(&mut a); // its ACK
+        let evs = events(&mut a);
+        assert!(
+            !evs.iter()
+                .any(|e| matches!(e, Event::CallUpdateFailed { .. } | Event::CallEnded { .. })),
+            "{evs:?}"
+        );
+        a.handle_timeout(at_secs(5));
+        assert!(sent_requests(&mut a).is_empty());
+        a.handle_timeout(at_secs(6));
+        let second = sent_requests(&mut a).pop().expect("the retry");
+        assert_eq!(second.method, Method::Invite);
+        assert!(codec::cseq(&second).map(|(n, _)| n) > codec::cseq(&first).map(|(n, _)| n));
+        a.handle_transport(at_secs(6), &reply(&second, 200, &[("Contact", PEER)]))
+            .unwrap();
+        assert!(events(&mut a).contains(&Event::CallReconnected { call }));
+        a.handle_timeout(at_secs(60));
+        assert_eq!(a.call_state(call), Some(connected()));
+    }
+
+    #[test]
+    fn a_call_neither_side_can_reach_ends_at_the_limit() {
+        // A PBX restart drops both ends: every refresh is refused.
+        let now = at_secs(0);
+        let (mut a, call, _) = registered_call(now);
+        a.handle_disconnected(now);
+        a.handle_connected(at_secs(1));
+        answer_register(&mut a, at_secs(1));
+        let mut t = 1;
+        let mut tries = 0;
+        while a.call_state(call) == Some(connected()) && t < 60 {
+            for r in sent_requests(&mut a) {
+                if r.method == Method::Invite {
+                    tries += 1;
+                    a.handle_transport(at_secs(t), &reply(&r, 500, &[]))
+                        .unwrap();
+                }
+            }
+            t += 1;
+            a.handle_timeout(at_secs(t));
+        }
+        assert_eq!(t, 31, "ended 30 s after the first refresh");
+        assert_eq!(tries, 6);
+        assert_eq!(ended(&events(&mut a), call), [EndReason::TransportError]);
+    }
+
+    #[test]
     fn a_hold_in_flight_at_the_drop_rides_on_the_target_refresh() {
         // A |--- re-INVITE sendonly ---x== drop ==|   no CallUpdateFailed
         //   |--- REGISTER / 200 --->|
@@ -522,7 +621,7 @@ mod tests {
             _ => None,
         });
         assert_eq!(
-            cancel.and_then(|c| codec::top_via_branch(c)),
+            cancel.and_then(codec::top_via_branch),
             codec::top_via_branch(&ours)
         );
         let unavailable = out.iter().find_map(|m| match m {

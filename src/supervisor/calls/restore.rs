@@ -460,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_connection_shows_the_call_reconnecting_until_its_refresh() {
+    fn a_dropped_connection_shows_the_call_reconnecting_until_its_refresh_passes() {
         // The worker lives on: the engine keeps the call across the drop
         // (`call::recovery`); the view says so instead of ending it.
         let (mut calls, mut ua, id) = established();
@@ -474,6 +474,10 @@ mod tests {
         ua.handle_connected(at_secs(3));
         let refresh = sent_requests(&mut ua).pop().unwrap();
         assert_eq!(refresh.method, rsip::Method::Invite);
+        feed(&mut calls, &mut ua, at_secs(3));
+        assert!(view(&calls).reconnecting, "until the peer answers");
+        ua.handle_transport(at_secs(3), &reply(&refresh, 200, &[]))
+            .unwrap();
         feed(&mut calls, &mut ua, at_secs(3));
         assert_eq!(
             (view(&calls).state, view(&calls).reconnecting),
