@@ -61,8 +61,6 @@ extern "C" {
     fn context_menus_create(properties: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "contextMenus"], js_name = removeAll)]
     fn context_menus_remove_all() -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "i18n"], js_name = getMessage)]
-    fn i18n_get_message(name: &str) -> Result<JsValue, JsValue>;
 }
 
 /// Settings and dial rules as last read from storage; `None` until first
@@ -521,11 +519,7 @@ pub async fn c2c_install() {
     if let Ok(p) = context_menus_remove_all() {
         let _ = JsFuture::from(p).await;
     }
-    let title = i18n_get_message("c2cMenuCall")
-        .ok()
-        .and_then(|t| t.as_string())
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "Call \u{201c}%s\u{201d}".to_owned());
+    let title = crate::i18n::text("c2cMenuCall", "Call \u{201c}%s\u{201d}");
     let properties = Object::new();
     let contexts = js_sys::Array::of1(&"selection".into());
     let set = |k: &str, v: &JsValue| Reflect::set(&properties, &JsValue::from_str(k), v).is_ok();

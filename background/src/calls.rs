@@ -17,6 +17,7 @@ use ringside::supervisor::calls::{CallAction, RESTORE_KEY};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
+use crate::i18n::text;
 use crate::{chrome, now, with_worker};
 
 const MISSED_KEY: &str = "missed_calls";
@@ -49,8 +50,6 @@ extern "C" {
     fn action_set_badge_text(details: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "action"], js_name = setBadgeBackgroundColor)]
     fn action_set_badge_background_color(details: &JsValue) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(catch, js_namespace = ["chrome", "i18n"], js_name = getMessage)]
-    fn i18n_get_message(name: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = getURL)]
     fn runtime_get_url(path: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
@@ -82,14 +81,6 @@ fn object(pairs: &[(&str, JsValue)]) -> JsValue {
         let _ = Reflect::set(&o, &JsValue::from_str(k), v);
     }
     o.into()
-}
-
-fn text(key: &str, fallback: &str) -> String {
-    i18n_get_message(key)
-        .ok()
-        .and_then(|v| v.as_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| fallback.to_owned())
 }
 
 async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, JsValue> {
@@ -301,7 +292,7 @@ pub fn perform(action: CallAction) {
             let answer = if video {
                 text("buttonAnswerAudio", "Answer audio")
             } else {
-                text("callAnswer", "Answer")
+                text("buttonAnswer", "Answer")
             };
             let message = match name {
                 Some(name) => format!("{name} ({number})"),
@@ -309,7 +300,7 @@ pub fn perform(action: CallAction) {
             };
             let buttons = js_sys::Array::of2(
                 &object(&[("title", answer.into())]),
-                &object(&[("title", text("callDecline", "Decline").into())]),
+                &object(&[("title", text("buttonDecline", "Decline").into())]),
             );
             let options = object(&[
                 ("type", "basic".into()),

@@ -9,6 +9,7 @@
 mod c2c;
 mod calls;
 mod chrome;
+mod i18n;
 mod presence;
 mod keys;
 mod settings;

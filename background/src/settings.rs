@@ -103,11 +103,13 @@ pub async fn load() {
     let session_account = stored_text(&session, ACCOUNT_KEY)
         .and_then(|t| serde_json::from_str::<Account>(&t).ok())
         .and_then(|a| a.validate().ok());
+    let language = settings.language;
     with_state(|s| {
         s.settings = settings;
         s.presence = presence;
         s.session_account = session_account;
     });
+    crate::i18n::load(language).await;
     check_status_end().await;
 }
 
@@ -295,8 +297,14 @@ pub async fn handle(request: Request) -> Result<Reply, Request> {
             if !settings.errors().is_empty() {
                 return Ok(error(ErrorCode::InvalidSettings));
             }
+            let language_changed = current().language != settings.language;
             Ok(if save_settings(settings.clone()).await {
                 crate::calls::settings_changed();
+                if language_changed {
+                    crate::i18n::load(settings.language).await;
+                    // The context menu keeps the title it was created with.
+                    crate::c2c::c2c_install().await;
+                }
                 Reply::Settings { settings }
             } else {
                 error(ErrorCode::StorageFailed)

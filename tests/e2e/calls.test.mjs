@@ -86,7 +86,22 @@ after(async () => {
   await pbx?.stop();
 });
 
+/** Keeps what the worker passes to chrome.notifications.create, by id. */
+async function recordNotifications(side) {
+  await side.worker().evaluate(() => {
+    if (self.__notes) return;
+    self.__notes = {};
+    const create = chrome.notifications.create.bind(chrome.notifications);
+    chrome.notifications.create = (id, options, ...rest) => {
+      self.__notes[id] = options;
+      return create(id, options, ...rest);
+    };
+  });
+  return (id) => until(`notification ${id}`, () => side.worker().evaluate((n) => self.__notes[n], id));
+}
+
 test('1001 calls 1002: notification, answer from its button, audio both ways, caller hangs up', async () => {
+  const shown = await recordNotifications(b);
   const dialled = await a.send({ type: 'dial', number: '1002' });
   assert.equal(dialled.type, 'call');
   const ringing = await callIn(b, (c) => c.state === 'ringing');
@@ -98,6 +113,11 @@ test('1001 calls 1002: notification, answer from its button, audio both ways, ca
     return all[id] && all;
   });
   assert.ok(notes[id]);
+  const note = await shown(id);
+  assert.equal(note.title, 'Incoming call');
+  assert.equal(note.message, '1001');
+  assert.deepEqual(note.buttons.map((x) => x.title), ['Answer', 'Decline']);
+  assert.equal(note.requireInteraction, true);
   await b.worker().evaluate((n) => self.ringside.notificationButton(n, 0), id);
   await callIn(a, (c) => c.id === dialled.call && c.state === 'active');
   await callIn(b, (c) => c.id === ringing.id && c.state === 'active');
@@ -137,6 +157,25 @@ test('caller gives up before an answer: missed call, badge, missed notification'
   const history = await b.send({ type: 'get_history' });
   assert.equal(history.entries[0].kind, 'missed');
   assert.equal(await b.page.evaluate(() => chrome.action.getBadgeText({})), '');
+});
+
+test('notifications speak the language chosen in Settings, not only the browser\'s', async () => {
+  const shown = await recordNotifications(b);
+  const current = (await b.send({ type: 'get_settings' })).settings;
+  const saved = await b.send({ type: 'set_settings', settings: { ...current, language: 'zh_CN' } });
+  assert.equal(saved.type, 'settings', JSON.stringify(saved));
+  try {
+    const dialled = await a.send({ type: 'dial', number: '1002' });
+    const ringing = await callIn(b, (c) => c.state === 'ringing');
+    const note = await shown(`ringside-call-${ringing.id}`);
+    assert.equal(note.title, '来电');
+    assert.deepEqual(note.buttons.map((x) => x.title), ['接听', '拒接']);
+    await a.send({ type: 'hangup', call: dialled.call });
+    await ended(b, ringing.id);
+    assert.equal((await shown(`ringside-missed-${ringing.id}`)).title, '未接来电');
+  } finally {
+    await b.send({ type: 'set_settings', settings: current });
+  }
 });
 
 test('decline: the caller sees 603, or 486 when busy', async () => {
