@@ -17,10 +17,10 @@ export async function loadMessages() {
   window.ringsideMessages = (locale) => tables[locale] ?? '';
 }
 
-// Starts the popup's wasm once the tables are there; the wasm download runs
-// meanwhile.
-export async function start(init) {
-  const wasm = fetch(new URL('./pkg/ringside_popup_bg.wasm', import.meta.url));
+// Starts a page's wasm (the popup's unless `url` names another) once the
+// tables are there; the wasm download runs meanwhile.
+export async function start(init, url = new URL('./pkg/ringside_popup_bg.wasm', import.meta.url)) {
+  const wasm = fetch(url);
   await loadMessages();
   await init({ module_or_path: wasm });
 }

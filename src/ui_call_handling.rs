@@ -1,11 +1,11 @@
-//! View-model of the popup's call-handling settings (per-status handling,
+//! View-model of the options page's call-handling settings (per-status handling,
 //! office hours, caller-number rules, auto-answer): the form's choices and
 //! how they map onto [`CallHandlingConfig`], and which refused field belongs
 //! to which input.
 //!
-//! Plain Rust so it is tested natively; `popup/src/status_settings.rs` and
-//! `popup/src/rules.rs` render it. The configuration is the worker's: the
-//! popup edits a copy and sends it back whole.
+//! Plain Rust so it is tested natively; `options/src/status_settings.rs` and
+//! `options/src/rules.rs` render it. The configuration is the worker's: the
+//! page edits a copy and sends it back whole.
 
 use crate::presence::Status;
 use crate::protocol::presence::{

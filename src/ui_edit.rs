@@ -1,9 +1,9 @@
-//! Editing ordered lists in the popup: function keys, caller-number rules,
+//! Editing ordered lists on the options page: function keys, caller-number rules,
 //! holidays.
 //!
 //! Plain Rust so the editors' behaviour is tested natively; the Yew screens
 //! only wire these to buttons. The lists themselves belong to the worker: an
-//! edit produces the new list the popup sends back, nothing is kept here.
+//! edit produces the new list the page sends back, nothing is kept here.
 
 /// One change to an ordered list; out-of-range positions change nothing
 /// (the list may have changed under a stale button).

@@ -661,13 +661,15 @@ mod locale_tests {
             .map(dial_error_key),
         );
         keys.extend([RegState::Registered, RegState::AuthFailed].map(RegState::message_key));
-        // Literal keys in the popup's sources: `tr(lang, "key"`.
-        let dir = format!("{}/popup/src", env!("CARGO_MANIFEST_DIR"));
+        // Literal keys in the extension pages' sources: `tr(lang, "key"`.
         let mut literal = Vec::new();
-        for file in std::fs::read_dir(dir).unwrap() {
-            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
-            for part in text.split("tr(lang, \"").skip(1) {
-                literal.push(part.split('"').next().unwrap_or_default().to_owned());
+        for page in ["popup", "options", "ui"] {
+            let dir = format!("{}/{page}/src", env!("CARGO_MANIFEST_DIR"));
+            for file in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+                for part in text.split("tr(lang, \"").skip(1) {
+                    literal.push(part.split('"').next().unwrap_or_default().to_owned());
+                }
             }
         }
         assert!(literal.len() > 50, "found only {} keys", literal.len());

@@ -1,7 +1,8 @@
 //! The Settings screen: account and logout, language, notifications,
 //! ringtone, audio devices with "test speaker", voicemail / park numbers,
 //! the outbound dialing prefix, and the keyboard shortcuts. Every change is
-//! saved at once.
+//! saved at once. What each status does with calls, the schedule, caller
+//! rules and auto-answer are edited on the options page (options/).
 
 use ringside::protocol::calls::CallSettings;
 use ringside::protocol::{Reply, Request};
@@ -279,7 +280,12 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
                     { field_error("errOutboundPrefix") }
                 </div>
             </section>
-            <crate::status_settings::CallHandlingSettings />
+            <section aria-labelledby="settings-more">
+                <h2 id="settings-more">{ tr(lang, "settingsMore", &[]) }</h2>
+                <p class="hint">{ tr(lang, "settingsMoreHint", &[]) }</p>
+                <button id="open-options" type="button" class="secondary"
+                    onclick={Callback::from(|_| chrome::open_options())}>{ tr(lang, "buttonOpenOptions", &[]) }</button>
+            </section>
             <crate::c2c_view::ClickToCall />
             <section aria-labelledby="settings-shortcuts">
                 <h2 id="settings-shortcuts">{ tr(lang, "settingsShortcuts", &[]) }</h2>

@@ -1,8 +1,9 @@
 // The popup (issue 5) in the real extension against the local Kamailio: login
 // answers, the status (persisted across a worker restart, temporary status
 // reverting), the runtime language switch, dialling from the pad and from the
-// search, history filters and notes, an axe-core audit of every screen in both
-// languages and colour schemes, and screenshots under target/screenshots/.
+// search, history filters and notes, an axe-core audit of every screen (and of
+// the options page) in both languages and colour schemes, and screenshots under
+// target/screenshots/.
 
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -49,6 +50,16 @@ async function loggedIn(ext, pbx) {
   await waitForState(popup, 'registered');
   await popup.waitForSelector('#tab-dial');
   return popup;
+}
+
+/** The options page (the editors used rarely) in a tab, rendered in `language`. */
+async function openOptions(ext, language) {
+  const page = await ext.context.newPage();
+  await page.goto(`chrome-extension://${ext.extensionId}/options.html`);
+  await page.waitForFunction((tag) => document.documentElement.lang === tag, language === 'zh_CN' ? 'zh-CN' : 'en');
+  await page.waitForSelector('#keys-add', { timeout: 20_000 });
+  await page.waitForSelector('#ch-statuses');
+  return page;
 }
 
 const send = (popup, message) => popup.evaluate((m) => chrome.runtime.sendMessage({ v: 1, ...m }), message);
@@ -177,11 +188,16 @@ describe('popup', () => {
       const words = englishWords(await visibleText(popup));
       assert.deepEqual(words, [], `English left on ${screen} in Chinese`);
     }
+    const options = await openOptions(ext, 'zh_CN');
+    assert.deepEqual(englishWords(await visibleText(options)), [], 'English left on the options page in Chinese');
+    await options.close();
     await setLanguage(popup, 'en');
     for (const screen of SCREENS) {
       await show(popup, screen);
       assert.equal(hasCjk(await visibleText(popup)), false, `Chinese left on ${screen} in English`);
     }
+    const english = await openOptions(ext, 'en');
+    assert.equal(hasCjk(await visibleText(english)), false, 'Chinese left on the options page in English');
   });
 
   test('every screen passes axe in both languages and colour schemes; screenshots', async (t) => {
@@ -189,10 +205,10 @@ describe('popup', () => {
     await mkdir(screenshotDir, { recursive: true });
     const popup = await loggedIn(ext, pbx);
     const found = [];
-    const audit = async (label) => {
+    const audit = async (label, page = popup) => {
       // Evaluated over CDP: the extension's CSP refuses injected <script> tags.
-      await popup.evaluate(await readFile(axePath, 'utf8'));
-      const result = await popup.evaluate(async () => {
+      await page.evaluate(await readFile(axePath, 'utf8'));
+      const result = await page.evaluate(async () => {
         // eslint-disable-next-line no-undef
         const r = await axe.run(document, { resultTypes: ['violations'] });
         return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
@@ -214,6 +230,13 @@ describe('popup', () => {
         await audit(`status ${language} ${scheme}`);
         await popup.screenshot({ path: path.join(screenshotDir, `popup-status-${language}-${scheme}.png`) });
         await popup.keyboard.press('Escape');
+        // The options page, opened from Settings; its editors' inner screens
+        // are audited in popup-keys.test.mjs.
+        const options = await openOptions(ext, language);
+        await options.emulateMedia({ colorScheme: scheme });
+        await audit(`options ${language} ${scheme}`, options);
+        await options.screenshot({ path: path.join(screenshotDir, `options-${language}-${scheme}.png`), fullPage: true });
+        await options.close();
       }
     }
     assert.deepEqual(found, [], 'axe violations');

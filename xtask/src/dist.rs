@@ -12,8 +12,11 @@ use crate::setup;
 use crate::util::{self, Result};
 
 /// The shipped wasm crates: (cargo package, file stem of the .wasm and of the glue).
-pub const WASM_CRATES: [(&str, &str); 2] =
-    [("ringside-background", "ringside_background"), ("ringside-popup", "ringside_popup")];
+pub const WASM_CRATES: [(&str, &str); 3] = [
+    ("ringside-background", "ringside_background"),
+    ("ringside-popup", "ringside_popup"),
+    ("ringside-options", "ringside_options"),
+];
 /// Where the glue and the wasm go inside the extension; extension/ imports `./pkg/<stem>.js`.
 pub const PKG_DIR: &str = "pkg";
 pub const ALLOWLIST: &str = "xtask/permissions-allowlist.txt";

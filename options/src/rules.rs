@@ -12,8 +12,8 @@ use ringside::ui_edit::{apply_edit, ListEdit};
 use web_sys::{HtmlInputElement, HtmlSelectElement, KeyboardEvent};
 use yew::prelude::*;
 
-use crate::focus;
-use crate::i18n::{tr, use_language};
+use ringside_ui::focus;
+use ringside_ui::i18n::{tr, use_language};
 
 #[derive(Properties, Clone, PartialEq)]
 pub struct RulesProps {

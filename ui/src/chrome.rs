@@ -14,6 +14,8 @@ extern "C" {
     fn runtime_send_message(message: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = connect)]
     fn runtime_connect(info: &JsValue) -> Result<Port, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "runtime"], js_name = openOptionsPage)]
+    fn runtime_open_options_page() -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "i18n"], js_name = getUILanguage)]
     fn i18n_get_ui_language() -> Result<JsValue, JsValue>;
 
@@ -46,6 +48,16 @@ pub fn ui_language() -> String {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_else(|| "en".to_owned())
+}
+
+/// Open the options page (options.html: the editors used rarely), or bring
+/// its tab forward; the popup closes when the tab takes the focus.
+pub fn open_options() {
+    if let Ok(promise) = runtime_open_options_page() {
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = JsFuture::from(promise).await;
+        });
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

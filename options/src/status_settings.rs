@@ -26,8 +26,8 @@ use ringside::ui_edit::{apply_edit, ListEdit};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::chrome;
-use crate::i18n::{tr, use_language};
+use ringside_ui::chrome;
+use ringside_ui::i18n::{tr, use_language};
 
 /// A change to the draft from an input's value.
 type Change = Rc<dyn Fn(&mut CallHandlingConfig, String)>;
@@ -467,7 +467,7 @@ pub fn call_handling_settings() -> Html {
                 let mut next = current();
                 next.schedule.holidays = apply_edit(&next.schedule.holidays, ListEdit::Delete(i), MAX_HOLIDAYS);
                 save(next);
-                crate::focus("ch-holiday-add");
+                ringside_ui::focus("ch-holiday-add");
             })
         };
         let path = format!("schedule.holidays.{i}");
@@ -511,7 +511,7 @@ pub fn call_handling_settings() -> Html {
                 MAX_HOLIDAYS,
             );
             save(next);
-            crate::focus(&format!("ch-holiday-{n}-name"));
+            ringside_ui::focus(&format!("ch-holiday-{n}-name"));
         })
     };
     let break_on = sched.break_time.is_some();
