@@ -20,6 +20,7 @@ use crate::history::HistoryEntry;
 pub mod c2c;
 pub mod calls;
 pub mod keys;
+pub mod popup;
 pub mod presence;
 use calls::{CallId, CallSettings, CallSettingsError, CallView};
 mod envelope;

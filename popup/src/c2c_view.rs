@@ -3,7 +3,8 @@
 //! The worker owns the policy (background/src/c2c.rs); this only edits it.
 
 use ringside::c2c::SiteState;
-use ringside::protocol::c2c::{C2cReply, C2cRequest};
+use ringside::protocol::c2c::C2cRequest;
+use ringside::protocol::popup::PopupC2cReply;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -24,7 +25,7 @@ pub fn click_to_call() -> Html {
         let (enabled, site) = (enabled.clone(), site.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                if let Some(C2cReply::C2cSettings { settings }) =
+                if let Some(PopupC2cReply::C2cSettings { settings }) =
                     chrome::request_c2c(&C2cRequest::GetC2cSettings).await
                 {
                     enabled.set(Some(settings.enabled));
@@ -35,7 +36,7 @@ pub fn click_to_call() -> Html {
                 else {
                     return;
                 };
-                if let Some(C2cReply::Site { site: state }) =
+                if let Some(PopupC2cReply::Site { site: state }) =
                     chrome::request_c2c(&C2cRequest::GetSite {
                         url: Some(url.clone()),
                     })
@@ -55,13 +56,13 @@ pub fn click_to_call() -> Html {
             let on = checked(&e);
             let enabled = enabled.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let Some(C2cReply::C2cSettings { mut settings }) =
+                let Some(PopupC2cReply::C2cSettings { mut settings }) =
                     chrome::request_c2c(&C2cRequest::GetC2cSettings).await
                 else {
                     return;
                 };
                 settings.enabled = on;
-                if let Some(C2cReply::C2cSettings { settings }) =
+                if let Some(PopupC2cReply::C2cSettings { settings }) =
                     chrome::request_c2c(&C2cRequest::SetC2cSettings { settings }).await
                 {
                     enabled.set(Some(settings.enabled));
@@ -83,7 +84,7 @@ pub fn click_to_call() -> Html {
                 skip_confirmation: skip.then_some(on),
             };
             wasm_bindgen_futures::spawn_local(async move {
-                if let Some(C2cReply::Site { site: state }) = chrome::request_c2c(&request).await {
+                if let Some(PopupC2cReply::Site { site: state }) = chrome::request_c2c(&request).await {
                     site.set(Some((url, state)));
                 }
             });

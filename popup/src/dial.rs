@@ -2,7 +2,8 @@
 //! that also searches the history by name or number, the dial pad, and the
 //! call button, which refills the last dialled number on an empty field.
 
-use ringside::protocol::{ErrorCode, Reply, Request};
+use ringside::protocol::popup::PopupReply;
+use ringside::protocol::{ErrorCode, Request};
 use ringside::ui_state::{dial_error_key, dial_target, last_dialled, search};
 use wasm_bindgen::JsCast;
 use web_sys::{ClipboardEvent, HtmlInputElement, KeyboardEvent};
@@ -27,9 +28,9 @@ const PAD: [(&str, &str); 12] = [
 ];
 
 /// The translated reason a command was refused.
-pub fn command_error_key(reply: &Result<Reply, chrome::WorkerUnavailable>) -> Option<&'static str> {
+pub fn command_error_key(reply: &Result<PopupReply, chrome::WorkerUnavailable>) -> Option<&'static str> {
     match reply {
-        Ok(Reply::Error { error }) => Some(match error.code {
+        Ok(PopupReply::Error { error }) => Some(match error.code {
             ErrorCode::NotRegistered => "errNotRegistered",
             ErrorCode::InvalidNumber => "errDialInvalid",
             ErrorCode::TooManyCalls => "errTooManyCalls",

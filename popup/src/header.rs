@@ -2,7 +2,8 @@
 //! status selector (status, message, temporary status).
 
 use ringside::presence::{Status, StatusChange, Until};
-use ringside::protocol::{Reply, Request};
+use ringside::protocol::popup::PopupReply;
+use ringside::protocol::Request;
 use ringside::settings::Language;
 use wasm_bindgen::JsValue;
 use web_sys::{HtmlInputElement, HtmlSelectElement, KeyboardEvent};
@@ -133,7 +134,7 @@ fn status_selector(props: &ScreenProps) -> Html {
             let (open, error) = (open.clone(), error.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match chrome::request(&Request::SetStatus { change }).await {
-                    Ok(Reply::Snapshot { .. }) => {
+                    Ok(PopupReply::Snapshot { .. }) => {
                         open.set(false);
                         focus("status-button");
                     }

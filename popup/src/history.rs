@@ -2,7 +2,8 @@
 //! duration, click to call back, notes, delete one or all.
 
 use ringside::history::{HistoryEntry, HistoryKind};
-use ringside::protocol::{Reply, Request};
+use ringside::protocol::popup::PopupReply;
+use ringside::protocol::Request;
 use ringside::ui_state::{filter_history, format_duration, history_kind_key, HistoryFilter};
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
@@ -17,7 +18,7 @@ fn change(request: Request, props: &ScreenProps, error: UseStateHandle<Option<&'
     wasm_bindgen_futures::spawn_local(async move {
         let reply = chrome::request(&request).await;
         error.set(match &reply {
-            Ok(Reply::Ok) => None,
+            Ok(PopupReply::Ok) => None,
             other => command_error_key(other).or(Some("errCommandFailed")),
         });
         refresh_history(dispatch, true);

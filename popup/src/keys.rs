@@ -6,7 +6,8 @@
 //! snapshot.
 
 use ringside::function_keys::{FunctionKey, KeyConfig, MAX_KEYS};
-use ringside::protocol::keys::{KeysReply, KeysRequest};
+use ringside::protocol::keys::KeysRequest;
+use ringside::protocol::popup::PopupKeysReply;
 use ringside::settings::Language;
 use ringside::ui_keys::{key_face, press_key, state_of, KeyFace};
 use ringside_ui::keys::{value_text, Notice};
@@ -60,7 +61,7 @@ pub fn keys_screen(props: &ScreenProps) -> Html {
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 match chrome::request_keys(&KeysRequest::GetKeys).await {
-                    Some(KeysReply::Keys { config: loaded }) => config.set(Some(loaded)),
+                    Some(PopupKeysReply::Keys { config: loaded }) => config.set(Some(loaded)),
                     _ => notice.set(Notice::error("errWorkerUnavailable", String::new())),
                 }
             });

@@ -4,7 +4,8 @@
 use std::rc::Rc;
 
 use ringside::account::{Account, AccountError, Field, ServerUrl};
-use ringside::protocol::{ErrorCode, RegState, Reply, Request, Snapshot};
+use ringside::protocol::popup::PopupReply;
+use ringside::protocol::{ErrorCode, RegState, Request, Snapshot};
 use ringside::settings::Language;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -147,10 +148,10 @@ enum SaveStatus {
     Failed(&'static str),
 }
 
-fn save_error_key(reply: Result<Reply, chrome::WorkerUnavailable>) -> Option<&'static str> {
+fn save_error_key(reply: Result<PopupReply, chrome::WorkerUnavailable>) -> Option<&'static str> {
     match reply {
-        Ok(Reply::Snapshot { .. }) => None,
-        Ok(Reply::Error { error }) => Some(match (error.code, error.account) {
+        Ok(PopupReply::Snapshot { .. }) => None,
+        Ok(PopupReply::Error { error }) => Some(match (error.code, error.account) {
             (ErrorCode::InvalidAccount, Some(e)) => e.message_key(),
             (ErrorCode::StorageFailed, _) => "errStorageFailed",
             _ => "errBadRequest",
@@ -233,7 +234,7 @@ pub fn account_form(props: &LoginProps) -> Html {
         let dispatcher = form.dispatcher();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(Reply::Account {
+                if let Ok(PopupReply::Account {
                     account: Some(account),
                 }) = chrome::request(&Request::GetAccount).await
                 {

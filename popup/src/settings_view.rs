@@ -5,7 +5,8 @@
 //! rules and auto-answer are edited on the options page (options/).
 
 use ringside::protocol::calls::CallSettings;
-use ringside::protocol::{Reply, Request};
+use ringside::protocol::popup::PopupReply;
+use ringside::protocol::Request;
 use ringside::settings::{is_feature_number, Language, Ringtone, Settings};
 use ringside::ui_state::UiAction;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -29,7 +30,7 @@ fn save(
 ) {
     wasm_bindgen_futures::spawn_local(async move {
         match chrome::request(&Request::SetSettings { settings }).await {
-            Ok(Reply::Settings { settings }) => {
+            Ok(PopupReply::Settings { settings }) => {
                 dispatch.emit(UiAction::Settings(settings));
                 notice.set(Some("settingsSaved"));
             }
@@ -58,7 +59,7 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 devices.set(chrome::audio_devices().await);
                 commands.set(chrome::commands().await);
-                if let Ok(Reply::CallSettings { settings }) =
+                if let Ok(PopupReply::CallSettings { settings }) =
                     chrome::request(&Request::GetCallSettings).await
                 {
                     call_settings.set(Some(settings));
@@ -149,7 +150,7 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
                 })
                 .await
                 {
-                    Ok(Reply::Ok) | Ok(Reply::CallSettings { .. }) => {
+                    Ok(PopupReply::Ok) | Ok(PopupReply::CallSettings { .. }) => {
                         call_settings.set(Some(next));
                         notice.set(Some("settingsSaved"));
                     }
@@ -162,7 +163,7 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
     let on_park = call_number("errParkNumber", |c, v| c.park_target = v);
     let on_logout = Callback::from(|_| {
         wasm_bindgen_futures::spawn_local(async {
-            let _ = chrome::request(&Request::Logout).await;
+            let _ = chrome::request::<PopupReply>(&Request::Logout).await;
         })
     });
     let test_speaker = {

@@ -4,7 +4,8 @@
 use js_sys::{Function, Promise};
 use ringside::protocol::c2c::{C2cReply, C2cRequest};
 use ringside::protocol::keys::{KeysReply, KeysRequest};
-use ringside::protocol::{Push, Reply, Request, STATE_PORT};
+use ringside::protocol::popup::{PopupC2cReply, PopupKeysReply, PopupReply};
+use ringside::protocol::{ProtocolError, Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -63,28 +64,53 @@ pub fn open_options() {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerUnavailable;
 
+/// A reply type a page decodes: a full reply enum, or the popup's view of
+/// one ([`ringside::protocol::popup`]: only the replies it reads, so its
+/// wasm carries only their decoders).
+pub trait Decode: Sized {
+    fn decode(text: &str) -> Result<Self, ProtocolError>;
+}
+
+macro_rules! decode {
+    ($($reply:ty),*) => {$(
+        impl Decode for $reply {
+            fn decode(text: &str) -> Result<Self, ProtocolError> {
+                <$reply>::decode(text)
+            }
+        }
+    )*};
+}
+decode!(
+    Reply,
+    PopupReply,
+    KeysReply,
+    PopupKeysReply,
+    C2cReply,
+    PopupC2cReply
+);
+
 /// One request to the worker, its reply validated like any other input.
-pub async fn request(request: &Request) -> Result<Reply, WorkerUnavailable> {
+pub async fn request<R: Decode>(request: &Request) -> Result<R, WorkerUnavailable> {
     let text = send_text(&request.encode()).await?;
-    Reply::decode(&text).map_err(|_| WorkerUnavailable)
+    R::decode(&text).map_err(|_| WorkerUnavailable)
 }
 
 /// A click-to-call request; `None` for an error reply or no worker.
-pub async fn request_c2c(request: &C2cRequest) -> Option<C2cReply> {
+pub async fn request_c2c<R: Decode>(request: &C2cRequest) -> Option<R> {
     let text = send_text(&request.encode()).await.ok()?;
-    C2cReply::decode(&text).ok()
+    R::decode(&text).ok()
 }
 
 /// A function-keys request; `None` for an error reply or no worker.
-pub async fn request_keys(request: &KeysRequest) -> Option<KeysReply> {
+pub async fn request_keys<R: Decode>(request: &KeysRequest) -> Option<R> {
     let text = send_text(&request.encode()).await.ok()?;
-    KeysReply::decode(&text).ok()
+    R::decode(&text).ok()
 }
 
 /// Press key `id`: the worker answers like a call command.
-pub async fn request_press(id: u32) -> Result<Reply, WorkerUnavailable> {
+pub async fn request_press(id: u32) -> Result<PopupReply, WorkerUnavailable> {
     let text = send_text(&KeysRequest::PressKey { id }.encode()).await?;
-    Reply::decode(&text).map_err(|_| WorkerUnavailable)
+    PopupReply::decode(&text).map_err(|_| WorkerUnavailable)
 }
 
 async fn send_text(encoded: &str) -> Result<String, WorkerUnavailable> {

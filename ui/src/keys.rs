@@ -49,4 +49,3 @@ pub fn value_text(lang: Language, key: &FunctionKey) -> String {
         _ => key.value.clone(),
     }
 }
-

@@ -14,7 +14,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
-use ringside::protocol::{Push, Reply, Request};
+use ringside::protocol::popup::PopupReply;
+use ringside::protocol::{Push, Request};
 use ringside::settings::Language;
 use ringside::ui_state::{UiAction, UiState};
 use wasm_bindgen::JsCast;
@@ -42,7 +43,8 @@ impl Reducible for Ui {
 /// history screen shows it (that clears the missed-call badge).
 pub fn refresh_history(dispatch: Callback<UiAction>, seen: bool) {
     wasm_bindgen_futures::spawn_local(async move {
-        if let Ok(Reply::History { entries }) = chrome::request(&Request::GetHistory { seen }).await
+        if let Ok(PopupReply::History { entries }) =
+            chrome::request(&Request::GetHistory { seen }).await
         {
             dispatch.emit(UiAction::History(entries));
         }
@@ -100,7 +102,7 @@ pub fn use_worker_state() -> (UseReducerHandle<Ui>, Callback<UiAction>) {
             let closed = Rc::new(Cell::new(false));
             subscribe(dispatch.clone(), slot.clone(), closed.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(Reply::Settings { settings }) =
+                if let Ok(PopupReply::Settings { settings }) =
                     chrome::request(&Request::GetSettings).await
                 {
                     dispatch.emit(UiAction::Settings(settings));
