@@ -411,10 +411,21 @@ impl Message for Push {
 }
 
 fn decode<T: Message>(text: &str) -> Result<T, ProtocolError> {
+    checked_type(text, T::TYPES)?;
+    // The message's own fields; `v` is one more unknown field to it.
+    serde_json::from_str(text).map_err(malformed)
+}
+
+fn malformed(e: serde_json::Error) -> ProtocolError {
+    ProtocolError::Malformed(e.to_string())
+}
+
+/// The envelope's checks (size, object, version, a `type` among `types`);
+/// the message's `type`.
+fn checked_type(text: &str, types: &[&str]) -> Result<String, ProtocolError> {
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(ProtocolError::TooLarge);
     }
-    let malformed = |e: serde_json::Error| ProtocolError::Malformed(e.to_string());
     let Envelope::Object { version, kind } = serde_json::from_str(text).map_err(malformed)? else {
         return Err(ProtocolError::NotAnObject);
     };
@@ -424,12 +435,10 @@ fn decode<T: Message>(text: &str) -> Result<T, ProtocolError> {
         None => return Err(ProtocolError::MissingVersion),
     }
     match kind {
-        Some(t) if T::TYPES.contains(&t.as_str()) => {}
-        Some(t) => return Err(ProtocolError::UnknownType(t.chars().take(64).collect())),
-        None => return Err(ProtocolError::MissingType),
+        Some(t) if types.contains(&t.as_str()) => Ok(t),
+        Some(t) => Err(ProtocolError::UnknownType(t.chars().take(64).collect())),
+        None => Err(ProtocolError::MissingType),
     }
-    // The message's own fields; `v` is one more unknown field to it.
-    serde_json::from_str(text).map_err(malformed)
 }
 
 fn encode<T: Message>(message: &T) -> String {

@@ -4,7 +4,7 @@
 use js_sys::{Function, Promise};
 use ringside::protocol::c2c::{C2cReply, C2cRequest};
 use ringside::protocol::keys::{KeysReply, KeysRequest};
-use ringside::protocol::popup::{PopupC2cReply, PopupKeysReply, PopupReply};
+use ringside::protocol::popup::{decode_push, PopupC2cReply, PopupKeysReply, PopupReply};
 use ringside::protocol::{ProtocolError, Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -146,7 +146,7 @@ pub fn subscribe(
         let decoded = js_sys::JSON::stringify(&message)
             .ok()
             .and_then(|s| s.as_string())
-            .map(|t| Push::decode(&t));
+            .map(|t| decode_push(&t));
         match decoded {
             Some(Ok(push)) => on_push(push),
             _ => web_sys::console::warn_1(
