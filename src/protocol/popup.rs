@@ -22,8 +22,13 @@ use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, Visitor,
 };
 
+use super::c2c::C2cRequest;
 use super::calls::{CallId, CallSettings};
-use super::{checked_type, malformed, ErrorReply, Message, ProtocolError, Push, Snapshot};
+use super::keys::KeysRequest;
+use super::{
+    checked_type, malformed, ErrorReply, Message, ProtocolError, Push, Request, Snapshot,
+    PROTOCOL_VERSION,
+};
 use crate::account::Account;
 use crate::c2c::{C2cSettings, SiteState};
 use crate::function_keys::KeyConfig;
@@ -122,6 +127,34 @@ impl PopupC2cReply {
                 settings: field(text, "settings")?,
             },
         })
+    }
+}
+
+/// A request as the pages send it. [`Request::encode`] builds a JSON tree
+/// first (serde_json's `Value`, with sorted keys): a second serializer for
+/// every request type and the tree's map code, which the popup's wasm does
+/// without by writing the text directly. The same message: the worker reads
+/// fields by name, in any order.
+pub fn encode_request(request: &Request) -> String {
+    compact(request)
+}
+
+/// [`encode_request`] for a function-key request.
+pub fn encode_keys_request(request: &KeysRequest) -> String {
+    compact(request)
+}
+
+/// [`encode_request`] for a click-to-call request.
+pub fn encode_c2c_request(request: &C2cRequest) -> String {
+    compact(request)
+}
+
+fn compact<T: Message>(message: &T) -> String {
+    let text = serde_json::to_string(message).unwrap_or_default();
+    // Every message type is a tagged enum of structs: always an object.
+    match text.strip_prefix('{') {
+        Some(fields) => format!("{{\"v\":{PROTOCOL_VERSION},{fields}"),
+        None => format!("{{\"v\":{PROTOCOL_VERSION}}}"),
     }
 }
 
@@ -237,6 +270,33 @@ mod tests {
             PopupReply::decode(&handling),
             Err(ProtocolError::UnknownType(_))
         ));
+    }
+
+    #[test]
+    fn requests_written_directly_are_the_same_messages() {
+        let requests = [
+            Request::GetSnapshot,
+            Request::Logout,
+            Request::Dial {
+                number: "+1 (415) \"x\"".into(),
+            },
+            Request::Mute {
+                call: 3,
+                muted: true,
+            },
+            Request::SetSettings {
+                settings: Settings::default(),
+            },
+        ];
+        for request in requests {
+            let text = encode_request(&request);
+            assert!(text.starts_with(r#"{"v":1,"type":"#), "{text}");
+            assert_eq!(Request::decode(&text), Ok(request));
+        }
+        let press = KeysRequest::PressKey { id: 4 };
+        assert_eq!(KeysRequest::decode(&encode_keys_request(&press)), Ok(press));
+        let site = C2cRequest::GetSite { url: None };
+        assert_eq!(C2cRequest::decode(&encode_c2c_request(&site)), Ok(site));
     }
 
     #[test]

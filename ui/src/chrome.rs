@@ -4,7 +4,10 @@
 use js_sys::{Function, Promise};
 use ringside::protocol::c2c::{C2cReply, C2cRequest};
 use ringside::protocol::keys::{KeysReply, KeysRequest};
-use ringside::protocol::popup::{decode_push, PopupC2cReply, PopupKeysReply, PopupReply};
+use ringside::protocol::popup::{
+    decode_push, encode_c2c_request, encode_keys_request, encode_request, PopupC2cReply,
+    PopupKeysReply, PopupReply,
+};
 use ringside::protocol::{ProtocolError, Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -91,25 +94,25 @@ decode!(
 
 /// One request to the worker, its reply validated like any other input.
 pub async fn request<R: Decode>(request: &Request) -> Result<R, WorkerUnavailable> {
-    let text = send_text(&request.encode()).await?;
+    let text = send_text(&encode_request(request)).await?;
     R::decode(&text).map_err(|_| WorkerUnavailable)
 }
 
 /// A click-to-call request; `None` for an error reply or no worker.
 pub async fn request_c2c<R: Decode>(request: &C2cRequest) -> Option<R> {
-    let text = send_text(&request.encode()).await.ok()?;
+    let text = send_text(&encode_c2c_request(request)).await.ok()?;
     R::decode(&text).ok()
 }
 
 /// A function-keys request; `None` for an error reply or no worker.
 pub async fn request_keys<R: Decode>(request: &KeysRequest) -> Option<R> {
-    let text = send_text(&request.encode()).await.ok()?;
+    let text = send_text(&encode_keys_request(request)).await.ok()?;
     R::decode(&text).ok()
 }
 
 /// Press key `id`: the worker answers like a call command.
 pub async fn request_press(id: u32) -> Result<PopupReply, WorkerUnavailable> {
-    let text = send_text(&KeysRequest::PressKey { id }.encode()).await?;
+    let text = send_text(&encode_keys_request(&KeysRequest::PressKey { id })).await?;
     PopupReply::decode(&text).map_err(|_| WorkerUnavailable)
 }
 
