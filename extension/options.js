@@ -3,6 +3,12 @@
 import init from './pkg/ringside_options.js';
 import { start } from './locales.js';
 
+// The extension's keyboard shortcuts as Chrome has them, for the shortcuts list.
+window.ringsideCommands = async () => {
+  const commands = await chrome.commands.getAll();
+  return commands.map((c) => ({ name: c.name, shortcut: c.shortcut ?? '', description: c.description ?? '' }));
+};
+
 start(init, new URL('./pkg/ringside_options_bg.wasm', import.meta.url)).catch((error) =>
   console.error('ringside: options page failed to start', error),
 );

@@ -31,11 +31,6 @@ window.ringsideTestSpeaker = async (deviceId) => {
   setTimeout(() => context.close(), 800);
 };
 
-window.ringsideCommands = async () => {
-  const commands = await chrome.commands.getAll();
-  return commands.map((c) => ({ name: c.name, shortcut: c.shortcut ?? '', description: c.description ?? '' }));
-};
-
 // The page the popup was opened over, for the click-to-call site toggle.
 window.ringsideActiveTabUrl = async () => {
   const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });

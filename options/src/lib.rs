@@ -1,6 +1,7 @@
 //! Ringside's options page (options.html): the settings edited rarely — the
 //! function-key editor with import and export, what each status does with
-//! calls, the office-hours schedule, caller-number rules and auto-answer.
+//! calls, the office-hours schedule, caller-number rules and auto-answer,
+//! the voicemail / park numbers and outbound prefix, the shortcuts list.
 //!
 //! Its own wasm keeps these editors out of the popup, which opens many times
 //! a day and must stay small. Like the popup it owns nothing: it renders the
@@ -9,6 +10,7 @@
 //! popup crate's.
 
 mod keys;
+mod numbers;
 mod rules;
 mod status_settings;
 
@@ -20,7 +22,7 @@ use yew::prelude::*;
 
 #[function_component(Options)]
 fn options() -> Html {
-    let (ui, _) = use_worker_state();
+    let (ui, dispatch) = use_worker_state();
     let lang = ui.0.language();
     html! {
         <ContextProvider<Language> context={lang}>
@@ -31,6 +33,8 @@ fn options() -> Html {
                     <keys::KeysEditor />
                 </section>
                 <status_settings::CallHandlingSettings />
+                <numbers::Numbers settings={ui.0.settings.clone()} {dispatch} />
+                <numbers::Shortcuts />
             </main>
         </ContextProvider<Language>>
     }

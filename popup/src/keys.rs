@@ -5,7 +5,7 @@
 //! The keys are the worker's (`get_keys`); their states arrive in every
 //! snapshot.
 
-use ringside::function_keys::{FunctionKey, KeyConfig, MAX_KEYS};
+use ringside::function_keys::{FunctionKey, MAX_KEYS};
 use ringside::protocol::keys::KeysRequest;
 use ringside::protocol::popup::PopupKeysReply;
 use ringside::settings::Language;
@@ -52,7 +52,7 @@ fn tooltip(lang: Language, key: &FunctionKey, face: &KeyFace) -> String {
 #[function_component(KeysScreen)]
 pub fn keys_screen(props: &ScreenProps) -> Html {
     let lang = use_language();
-    let config = use_state(|| None::<KeyConfig>);
+    let config = use_state(|| None::<Vec<FunctionKey>>);
     let notice = use_state(|| None::<Notice>);
     // The grid's one tab stop (roving tabindex).
     let current = use_state(|| 0usize);
@@ -61,13 +61,13 @@ pub fn keys_screen(props: &ScreenProps) -> Html {
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 match chrome::request_keys(&KeysRequest::GetKeys).await {
-                    Some(PopupKeysReply::Keys { config: loaded }) => config.set(Some(loaded)),
+                    Some(PopupKeysReply::Keys { keys }) => config.set(Some(keys)),
                     _ => notice.set(Notice::error("errWorkerUnavailable", String::new())),
                 }
             });
         });
     }
-    let Some(cfg) = (*config).clone() else {
+    let Some(keys_list) = (*config).clone() else {
         return html! {
             <div class="keys">
                 if let Some(n) = &*notice {
@@ -83,11 +83,11 @@ pub fn keys_screen(props: &ScreenProps) -> Html {
         .map(|s| s.keys.clone())
         .unwrap_or_default();
 
-    let body = if cfg.keys.is_empty() {
+    let body = if keys_list.is_empty() {
         html! { <p id="keys-empty" class="empty">{ tr(lang, "keysEmpty", &[]) }</p> }
     } else {
         let onkeydown = {
-            let (current, n) = (current.clone(), cfg.keys.len());
+            let (current, n) = (current.clone(), keys_list.len());
             Callback::from(move |e: KeyboardEvent| {
                 let at = (*current).min(n.saturating_sub(1));
                 let next = match e.key().as_str() {
@@ -104,7 +104,7 @@ pub fn keys_screen(props: &ScreenProps) -> Html {
                 focus(&format!("fkey-{next}"));
             })
         };
-        let keys = cfg.keys.iter().enumerate().map(|(i, key)| {
+        let keys = keys_list.iter().enumerate().map(|(i, key)| {
             let face = key_face(key, state_of(&states, key.id));
             let onclick = {
                 let (notice, current, id) = (notice.clone(), current.clone(), key.id);
@@ -120,7 +120,7 @@ pub fn keys_screen(props: &ScreenProps) -> Html {
                     });
                 })
             };
-            let tabindex = if i == (*current).min(cfg.keys.len() - 1) {
+            let tabindex = if i == (*current).min(keys_list.len() - 1) {
                 "0"
             } else {
                 "-1"
@@ -154,7 +154,7 @@ pub fn keys_screen(props: &ScreenProps) -> Html {
             <div class="keys-bar">
                 <button id="keys-edit" type="button" class="secondary"
                     onclick={Callback::from(|_| chrome::open_options())}>{ tr(lang, "keysEditButton", &[]) }</button>
-                <span class="muted" id="keys-count">{ tr(lang, "keysCount", &[&cfg.keys.len().to_string(), &MAX_KEYS.to_string()]) }</span>
+                <span class="muted" id="keys-count">{ tr(lang, "keysCount", &[&keys_list.len().to_string(), &MAX_KEYS.to_string()]) }</span>
             </div>
             { body }
             if let Some(n) = &*notice {

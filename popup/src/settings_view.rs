@@ -1,27 +1,18 @@
 //! The Settings screen: account and logout, language, notifications,
-//! ringtone, audio devices with "test speaker", voicemail / park numbers,
-//! the outbound dialing prefix, and the keyboard shortcuts. Every change is
-//! saved at once. What each status does with calls, the schedule, caller
-//! rules and auto-answer are edited on the options page (options/).
+//! ringtone, audio devices with "test speaker", this site's click-to-call.
+//! Every change is saved at once. What is set once (voicemail / park
+//! numbers, the outbound prefix, the shortcuts list) and the call-handling
+//! editors are on the options page (options/), which this screen opens.
 
-use ringside::protocol::calls::CallSettings;
 use ringside::protocol::popup::PopupReply;
 use ringside::protocol::Request;
-use ringside::settings::{is_feature_number, Language, Ringtone, Settings};
+use ringside::settings::{Language, Ringtone, Settings};
 use ringside::ui_state::UiAction;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::i18n::{tr, use_language};
 use crate::{chrome, ScreenProps};
-
-/// Shortcut command names (manifest.json `commands`) and their labels.
-const COMMANDS: [(&str, &str); 4] = [
-    ("answer", "cmdAnswer"),
-    ("hangup", "cmdHangup"),
-    ("mute", "cmdMute"),
-    ("_execute_action", "cmdOpenDialer"),
-];
 
 fn save(
     settings: Settings,
@@ -49,21 +40,11 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
     let lang = use_language();
     let notice = use_state(|| None::<&'static str>);
     let devices = use_state(Vec::<[String; 3]>::new);
-    let commands = use_state(Vec::<[String; 3]>::new);
-    let call_settings = use_state(|| None::<CallSettings>);
-    let number_errors = use_state(Vec::<&'static str>::new);
     {
-        let (devices, commands, call_settings) =
-            (devices.clone(), commands.clone(), call_settings.clone());
+        let devices = devices.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 devices.set(chrome::audio_devices().await);
-                commands.set(chrome::commands().await);
-                if let Ok(PopupReply::CallSettings { settings }) =
-                    chrome::request(&Request::GetCallSettings).await
-                {
-                    call_settings.set(Some(settings));
-                }
             });
         });
     }
@@ -103,64 +84,6 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
             save(next, dispatch.clone(), notice.clone());
         })
     };
-    let on_prefix = {
-        let (settings, dispatch, notice, errors) = (
-            settings.clone(),
-            props.dispatch.clone(),
-            notice.clone(),
-            number_errors.clone(),
-        );
-        Callback::from(move |e: Event| {
-            let value = input_value(&e).trim().to_owned();
-            let mut list: Vec<&'static str> = errors
-                .iter()
-                .copied()
-                .filter(|k| *k != "errOutboundPrefix")
-                .collect();
-            if !is_feature_number(&value) {
-                list.push("errOutboundPrefix");
-                errors.set(list);
-                return;
-            }
-            errors.set(list);
-            let mut next = settings.clone();
-            next.dial_rules.outbound_prefix = value;
-            save(next, dispatch.clone(), notice.clone());
-        })
-    };
-    let call_number = |key: &'static str, set: fn(&mut CallSettings, Option<String>)| {
-        let (call_settings, notice, errors) =
-            (call_settings.clone(), notice.clone(), number_errors.clone());
-        Callback::from(move |e: Event| {
-            let value = input_value(&e).trim().to_owned();
-            let mut list: Vec<&'static str> =
-                errors.iter().copied().filter(|k| *k != key).collect();
-            if !is_feature_number(&value) {
-                list.push(key);
-                errors.set(list);
-                return;
-            }
-            errors.set(list);
-            let mut next = (*call_settings).clone().unwrap_or_default();
-            set(&mut next, Some(value).filter(|v| !v.is_empty()));
-            let (call_settings, notice) = (call_settings.clone(), notice.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match chrome::request(&Request::SetCallSettings {
-                    settings: next.clone(),
-                })
-                .await
-                {
-                    Ok(PopupReply::Ok) | Ok(PopupReply::CallSettings { .. }) => {
-                        call_settings.set(Some(next));
-                        notice.set(Some("settingsSaved"));
-                    }
-                    _ => notice.set(Some("errSettingsFailed")),
-                }
-            });
-        })
-    };
-    let on_voicemail = call_number("errVoicemailNumber", |c, v| c.voicemail_target = v);
-    let on_park = call_number("errParkNumber", |c, v| c.park_target = v);
     let on_logout = Callback::from(|_| {
         wasm_bindgen_futures::spawn_local(async {
             let _ = chrome::request::<PopupReply>(&Request::Logout).await;
@@ -207,25 +130,6 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
         .as_ref()
         .and_then(|s| s.server.clone())
         .unwrap_or_default();
-    let call_settings_now = (*call_settings).clone().unwrap_or_default();
-    let field_error = |key: &'static str| -> Html {
-        if number_errors.contains(&key) {
-            html! { <p class="error" role="alert">{ tr(lang, key, &[]) }</p> }
-        } else {
-            html! {}
-        }
-    };
-    let shortcut_rows = COMMANDS.iter().map(|(name, label)| {
-        let shortcut = commands
-            .iter()
-            .find(|c| c[0] == *name)
-            .map(|c| c[1].clone())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| tr(lang, "shortcutNotSet", &[]));
-        html! {
-            <tr data-command={*name}><th scope="row">{ tr(lang, label, &[]) }</th><td><kbd>{ shortcut }</kbd></td></tr>
-        }
-    });
     html! {
         <div class="settings">
             <section aria-labelledby="settings-account">
@@ -263,24 +167,6 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
                     </select>
                 </div>
             </section>
-            <section aria-labelledby="settings-numbers">
-                <h2 id="settings-numbers">{ tr(lang, "settingsNumbers", &[]) }</h2>
-                <div class="field">
-                    <label for="setting-voicemail">{ tr(lang, "labelVoicemail", &[]) }</label>
-                    <input id="setting-voicemail" type="text" inputmode="tel" value={call_settings_now.voicemail_target.clone().unwrap_or_default()} onchange={on_voicemail} />
-                    { field_error("errVoicemailNumber") }
-                </div>
-                <div class="field">
-                    <label for="setting-park">{ tr(lang, "labelPark", &[]) }</label>
-                    <input id="setting-park" type="text" inputmode="tel" value={call_settings_now.park_target.clone().unwrap_or_default()} onchange={on_park} />
-                    { field_error("errParkNumber") }
-                </div>
-                <div class="field">
-                    <label for="setting-prefix">{ tr(lang, "labelOutboundPrefix", &[]) }</label>
-                    <input id="setting-prefix" type="text" inputmode="tel" value={settings.dial_rules.outbound_prefix.clone()} onchange={on_prefix} />
-                    { field_error("errOutboundPrefix") }
-                </div>
-            </section>
             <section aria-labelledby="settings-more">
                 <h2 id="settings-more">{ tr(lang, "settingsMore", &[]) }</h2>
                 <p class="hint">{ tr(lang, "settingsMoreHint", &[]) }</p>
@@ -288,11 +174,6 @@ pub fn settings_screen(props: &ScreenProps) -> Html {
                     onclick={Callback::from(|_| chrome::open_options())}>{ tr(lang, "buttonOpenOptions", &[]) }</button>
             </section>
             <crate::c2c_view::ClickToCall />
-            <section aria-labelledby="settings-shortcuts">
-                <h2 id="settings-shortcuts">{ tr(lang, "settingsShortcuts", &[]) }</h2>
-                <table class="shortcuts"><tbody>{ for shortcut_rows }</tbody></table>
-                <p class="hint">{ tr(lang, "shortcutsHint", &[]) }</p>
-            </section>
             if let Some(key) = *notice {
                 <p id="settings-notice" class="notice" role="status">{ tr(lang, key, &[]) }</p>
             }

@@ -23,7 +23,7 @@ use serde::de::{
 };
 
 use super::c2c::C2cRequest;
-use super::calls::{CallId, CallSettings};
+use super::calls::CallId;
 use super::keys::KeysRequest;
 use super::{
     checked_type, malformed, ErrorReply, Message, ProtocolError, Push, Request, Snapshot,
@@ -31,12 +31,12 @@ use super::{
 };
 use crate::account::Account;
 use crate::c2c::{C2cSettings, SiteState};
-use crate::function_keys::KeyConfig;
+use crate::function_keys::FunctionKey;
 use crate::history::HistoryEntry;
 use crate::settings::Settings;
 
-/// [`Reply`](super::Reply) without the call-handling replies (edited on the
-/// options page).
+/// [`Reply`](super::Reply) without the replies of what is edited on the
+/// options page (call handling, the call settings).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PopupReply {
     Snapshot { snapshot: Snapshot },
@@ -46,14 +46,14 @@ pub enum PopupReply {
     Ok,
     Call { call: CallId },
     History { entries: Vec<HistoryEntry> },
-    CallSettings { settings: CallSettings },
 }
 
 /// [`KeysReply`](super::keys::KeysReply) as the key grid reads it: the keys
-/// (the editor, with its refusals and import errors, is the options page's).
+/// of `config` (their shared settings, the editor with its refusals and
+/// import errors are the options page's).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PopupKeysReply {
-    Keys { config: KeyConfig },
+    Keys { keys: Vec<FunctionKey> },
 }
 
 /// [`C2cReply`](super::c2c::C2cReply) as the popup's "this site" switch and
@@ -66,14 +66,7 @@ pub enum PopupC2cReply {
 
 impl PopupReply {
     pub const TYPES: &'static [&'static str] = &[
-        "snapshot",
-        "account",
-        "settings",
-        "error",
-        "ok",
-        "call",
-        "history",
-        "call_settings",
+        "snapshot", "account", "settings", "error", "ok", "call", "history",
     ];
 
     pub fn decode(text: &str) -> Result<PopupReply, ProtocolError> {
@@ -94,11 +87,8 @@ impl PopupReply {
             "call" => PopupReply::Call {
                 call: field(text, "call")?,
             },
-            "history" => PopupReply::History {
+            _ => PopupReply::History {
                 entries: field(text, "entries")?,
-            },
-            _ => PopupReply::CallSettings {
-                settings: field(text, "settings")?,
             },
         })
     }
@@ -110,7 +100,7 @@ impl PopupKeysReply {
     pub fn decode(text: &str) -> Result<PopupKeysReply, ProtocolError> {
         checked_type(text, Self::TYPES)?;
         Ok(PopupKeysReply::Keys {
-            config: field(text, "config")?,
+            keys: field_at(text, &["config", "keys"])?,
         })
     }
 }
@@ -171,46 +161,57 @@ pub fn decode_push(text: &str) -> Result<Push, ProtocolError> {
 /// optional field and an error otherwise, a repeated one an error (as the
 /// derived decoders have it). Other fields are skipped unread.
 fn field<V: DeserializeOwned>(text: &str, name: &'static str) -> Result<V, ProtocolError> {
+    field_at(text, &[name])
+}
+
+/// [`field`] at a path of nested objects (`["config", "keys"]`).
+fn field_at<V: DeserializeOwned>(text: &str, path: &[&'static str]) -> Result<V, ProtocolError> {
     let mut json = serde_json::Deserializer::from_str(text);
-    let value = Field(name, PhantomData)
+    let value = Field(path, PhantomData)
         .deserialize(&mut json)
         .map_err(malformed)?;
     json.end().map_err(malformed)?;
     Ok(value)
 }
 
-struct Field<V>(&'static str, PhantomData<V>);
+struct Field<'p, V>(&'p [&'static str], PhantomData<V>);
 
-impl<'de, V: DeserializeOwned> DeserializeSeed<'de> for Field<V> {
+impl<'de, V: DeserializeOwned> DeserializeSeed<'de> for Field<'_, V> {
     type Value = V;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<V, D::Error> {
-        deserializer.deserialize_map(self)
+        match self.0 {
+            [] => V::deserialize(deserializer),
+            _ => deserializer.deserialize_map(self),
+        }
     }
 }
 
-impl<'de, V: DeserializeOwned> Visitor<'de> for Field<V> {
+impl<'de, V: DeserializeOwned> Visitor<'de> for Field<'_, V> {
     type Value = V;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("a message object")
+        formatter.write_str("an object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<V, A::Error> {
+        let [name, rest @ ..] = self.0 else {
+            return Err(A::Error::custom("empty field path"));
+        };
         let mut value = None;
         while let Some(key) = map.next_key::<String>()? {
-            if key != self.0 {
+            if key != *name {
                 map.next_value::<IgnoredAny>()?;
             } else if value.is_some() {
-                return Err(A::Error::duplicate_field(self.0));
+                return Err(A::Error::duplicate_field(name));
             } else {
-                value = Some(map.next_value()?);
+                value = Some(map.next_value_seed(Field(rest, PhantomData))?);
             }
         }
         match value {
             Some(value) => Ok(value),
             None => V::deserialize(UnitDeserializer::<serde::de::value::Error>::new())
-                .map_err(|_| A::Error::missing_field(self.0)),
+                .map_err(|_| A::Error::missing_field(name)),
         }
     }
 }
@@ -218,6 +219,7 @@ impl<'de, V: DeserializeOwned> Visitor<'de> for Field<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::function_keys::KeyConfig;
     use crate::protocol::c2c::C2cReply;
     use crate::protocol::keys::KeysReply;
     use crate::protocol::{ErrorCode, Reply};
@@ -239,9 +241,6 @@ mod tests {
             Reply::Account { account: None },
             Reply::History {
                 entries: Vec::new(),
-            },
-            Reply::CallSettings {
-                settings: CallSettings::default(),
             },
             Reply::Error {
                 error: ErrorReply {
@@ -270,6 +269,11 @@ mod tests {
             PopupReply::decode(&handling),
             Err(ProtocolError::UnknownType(_))
         ));
+        let call_settings = Reply::CallSettings {
+            settings: Default::default(),
+        }
+        .encode();
+        assert!(PopupReply::decode(&call_settings).is_err());
     }
 
     #[test]
@@ -338,10 +342,21 @@ mod tests {
         };
         assert_eq!(decode_push(&push.encode()), Ok(push));
 
-        let keys = KeysReply::Keys {
-            config: KeyConfig::default(),
+        let key = FunctionKey {
+            id: 3,
+            kind: crate::function_keys::KeyKind::Blf,
+            label: "Bob".into(),
+            value: "1002".into(),
         };
-        same(&keys, &PopupKeysReply::decode(&keys.encode()).unwrap());
+        let config = KeyConfig {
+            keys: vec![key.clone()],
+            ..KeyConfig::default()
+        };
+        assert_eq!(
+            PopupKeysReply::decode(&KeysReply::Keys { config }.encode()),
+            Ok(PopupKeysReply::Keys { keys: vec![key] })
+        );
+        assert!(PopupKeysReply::decode(r#"{"v":1,"type":"keys","config":{}}"#).is_err());
         let exported = KeysReply::Exported { json: "{}".into() }.encode();
         assert!(PopupKeysReply::decode(&exported).is_err());
         for kind in PopupKeysReply::TYPES {

@@ -31,8 +31,9 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     pub fn disconnect(this: &Port) -> Result<(), JsValue>;
 
-    // Helpers in popup.js: media and commands APIs are promise-based and
-    // only read here, so plain JS is shorter than their web-sys bindings.
+    // Helpers in popup.js (the commands one in options.js): media and
+    // commands APIs are promise-based and only read here, so plain JS is
+    // shorter than their web-sys bindings.
     #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideDevices)]
     fn js_devices() -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = window, js_name = ringsideTestSpeaker)]

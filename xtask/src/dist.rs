@@ -98,6 +98,11 @@ fn bindgen(wasm: &Path, out: &Path) -> Result<()> {
         // Without the default path the glue cannot find its .wasm next to itself
         // (`new URL('…_bg.wasm', import.meta.url)`), and `init()` needs an argument.
         .omit_default_module_path(false)
+        // The release profile strips Rust's names; what wasm-bindgen would add
+        // back (names of its shims, the toolchain list) is download and nothing
+        // at run time reads it.
+        .remove_name_section(true)
+        .remove_producers_section(true)
         .typescript(false)
         .generate(out)?;
     Ok(())
