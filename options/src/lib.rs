@@ -1,14 +1,16 @@
 //! Ringside's options page (options.html): the settings edited rarely — the
 //! function-key editor with import and export, what each status does with
 //! calls, the office-hours schedule, caller-number rules and auto-answer,
-//! the voicemail / park numbers and outbound prefix, the shortcuts list.
+//! the voicemail / park numbers and outbound prefix, the global
+//! click-to-call switch, the shortcuts list.
 //!
 //! Its own wasm keeps these editors out of the popup, which opens many times
 //! a day and must stay small. Like the popup it owns nothing: it renders the
 //! worker's configuration and sends every change as a request; the shared
-//! pieces (translations, the worker connection, the snapshot reducer) are the
-//! popup crate's.
+//! pieces (translations, the worker connection, the snapshot reducer) are in
+//! ringside-ui (ui/).
 
+mod c2c;
 mod keys;
 mod numbers;
 mod rules;
@@ -34,6 +36,7 @@ fn options() -> Html {
                 </section>
                 <status_settings::CallHandlingSettings />
                 <numbers::Numbers settings={ui.0.settings.clone()} {dispatch} />
+                <c2c::ClickToCallSettings />
                 <numbers::Shortcuts />
             </main>
         </ContextProvider<Language>>

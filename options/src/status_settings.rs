@@ -1,4 +1,4 @@
-//! Settings → "Statuses and incoming calls": what each status does with
+//! Options page → "Statuses and incoming calls": what each status does with
 //! internal and external calls (ring, forward always / when busy / on no
 //! answer, reject, ring timeout) and its queue agent action, the
 //! office-hours schedule, the caller-number rules ([`crate::rules`]) and

@@ -1,6 +1,7 @@
-//! Click-to-call in Settings: the global switch, and for the page the popup
-//! was opened over, "click-to-call on this site" and "call without asking".
-//! The worker owns the policy (background/src/c2c.rs); this only edits it.
+//! Click-to-call in Settings, for the page the popup was opened over:
+//! "click-to-call on this site" and "call without asking". The global switch
+//! is on the options page (options/src/c2c.rs). The worker owns the policy
+//! (background/src/c2c.rs); this only edits it.
 
 use ringside::c2c::SiteState;
 use ringside::protocol::c2c::C2cRequest;
@@ -19,17 +20,11 @@ fn checked(e: &Event) -> bool {
 #[function_component(ClickToCall)]
 pub fn click_to_call() -> Html {
     let lang = use_language();
-    let enabled = use_state(|| None::<bool>);
     let site = use_state(|| None::<(String, SiteState)>);
     {
-        let (enabled, site) = (enabled.clone(), site.clone());
+        let site = site.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                if let Some(PopupC2cReply::C2cSettings { settings }) =
-                    chrome::request_c2c(&C2cRequest::GetC2cSettings).await
-                {
-                    enabled.set(Some(settings.enabled));
-                }
                 let Some(url) = chrome::active_tab_url()
                     .await
                     .filter(|u| u.starts_with("http"))
@@ -47,29 +42,6 @@ pub fn click_to_call() -> Html {
             });
         });
     }
-    let Some(global) = *enabled else {
-        return html! {};
-    };
-    let on_global = {
-        let enabled = enabled.clone();
-        Callback::from(move |e: Event| {
-            let on = checked(&e);
-            let enabled = enabled.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let Some(PopupC2cReply::C2cSettings { mut settings }) =
-                    chrome::request_c2c(&C2cRequest::GetC2cSettings).await
-                else {
-                    return;
-                };
-                settings.enabled = on;
-                if let Some(PopupC2cReply::C2cSettings { settings }) =
-                    chrome::request_c2c(&C2cRequest::SetC2cSettings { settings }).await
-                {
-                    enabled.set(Some(settings.enabled));
-                }
-            });
-        })
-    };
     let set_site = |skip: bool| {
         let site = site.clone();
         Callback::from(move |e: Event| {
@@ -90,45 +62,34 @@ pub fn click_to_call() -> Html {
             });
         })
     };
-    let site_view = match &*site {
-        Some((_, state)) if state.site.is_some() => {
-            let host = state.site.clone().unwrap_or_default();
-            let hint = if !state.enabled {
-                Some("c2cOffHint")
-            } else if state.excluded {
-                Some("c2cExcludedHint")
-            } else {
-                None
-            };
-            html! {
-                <>
-                    <div class="check">
-                        <input id="c2c-site" type="checkbox" checked={state.site_enabled}
-                            disabled={hint.is_some()} onchange={set_site(false)}
-                            aria-describedby={hint.map(|_| "c2c-site-hint")} />
-                        <label for="c2c-site">{ tr(lang, "c2cSite", &[&host]) }</label>
-                    </div>
-                    if let Some(hint) = hint {
-                        <p id="c2c-site-hint" class="hint">{ tr(lang, hint, &[]) }</p>
-                    }
-                    <div class="check">
-                        <input id="c2c-skip" type="checkbox" checked={state.skip_confirmation}
-                            disabled={!state.active} onchange={set_site(true)} />
-                        <label for="c2c-skip">{ tr(lang, "c2cSkip", &[]) }</label>
-                    </div>
-                </>
-            }
-        }
-        _ => html! {},
+    let Some((_, state)) = site.as_ref().filter(|(_, state)| state.site.is_some()) else {
+        return html! {};
+    };
+    let host = state.site.clone().unwrap_or_default();
+    let hint = if !state.enabled {
+        Some("c2cOffHint")
+    } else if state.excluded {
+        Some("c2cExcludedHint")
+    } else {
+        None
     };
     html! {
         <section aria-labelledby="settings-c2c">
             <h2 id="settings-c2c">{ tr(lang, "c2cSection", &[]) }</h2>
             <div class="check">
-                <input id="setting-c2c" type="checkbox" checked={global} onchange={on_global} />
-                <label for="setting-c2c">{ tr(lang, "c2cEnabled", &[]) }</label>
+                <input id="c2c-site" type="checkbox" checked={state.site_enabled}
+                    disabled={hint.is_some()} onchange={set_site(false)}
+                    aria-describedby={hint.map(|_| "c2c-site-hint")} />
+                <label for="c2c-site">{ tr(lang, "c2cSite", &[&host]) }</label>
             </div>
-            { site_view }
+            if let Some(hint) = hint {
+                <p id="c2c-site-hint" class="hint">{ tr(lang, hint, &[]) }</p>
+            }
+            <div class="check">
+                <input id="c2c-skip" type="checkbox" checked={state.skip_confirmation}
+                    disabled={!state.active} onchange={set_site(true)} />
+                <label for="c2c-skip">{ tr(lang, "c2cSkip", &[]) }</label>
+            </div>
         </section>
     }
 }

@@ -30,7 +30,7 @@ use super::{
     PROTOCOL_VERSION,
 };
 use crate::account::Account;
-use crate::c2c::{C2cSettings, SiteState};
+use crate::c2c::SiteState;
 use crate::function_keys::FunctionKey;
 use crate::history::HistoryEntry;
 use crate::settings::Settings;
@@ -56,12 +56,11 @@ pub enum PopupKeysReply {
     Keys { keys: Vec<FunctionKey> },
 }
 
-/// [`C2cReply`](super::c2c::C2cReply) as the popup's "this site" switch and
-/// click-to-call settings read it.
+/// [`C2cReply`](super::c2c::C2cReply) as the popup's "this site" switches
+/// read it (the global switch and its settings are the options page's).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PopupC2cReply {
     Site { site: SiteState },
-    C2cSettings { settings: C2cSettings },
 }
 
 impl PopupReply {
@@ -106,16 +105,12 @@ impl PopupKeysReply {
 }
 
 impl PopupC2cReply {
-    pub const TYPES: &'static [&'static str] = &["site", "c2c_settings"];
+    pub const TYPES: &'static [&'static str] = &["site"];
 
     pub fn decode(text: &str) -> Result<PopupC2cReply, ProtocolError> {
-        Ok(match checked_type(text, Self::TYPES)?.as_str() {
-            "site" => PopupC2cReply::Site {
-                site: field(text, "site")?,
-            },
-            _ => PopupC2cReply::C2cSettings {
-                settings: field(text, "settings")?,
-            },
+        checked_type(text, Self::TYPES)?;
+        Ok(PopupC2cReply::Site {
+            site: field(text, "site")?,
         })
     }
 }
@@ -362,13 +357,14 @@ mod tests {
         for kind in PopupKeysReply::TYPES {
             assert!(<KeysReply as Message>::TYPES.contains(kind), "{kind}");
         }
-        let settings = C2cReply::C2cSettings {
-            settings: C2cSettings::default(),
+        let site = C2cReply::Site {
+            site: crate::c2c::C2cSettings::default().site_state("https://example.org/a"),
         };
-        same(
-            &settings,
-            &PopupC2cReply::decode(&settings.encode()).unwrap(),
-        );
+        same(&site, &PopupC2cReply::decode(&site.encode()).unwrap());
+        let settings = C2cReply::C2cSettings {
+            settings: Default::default(),
+        };
+        assert!(PopupC2cReply::decode(&settings.encode()).is_err());
         for kind in PopupC2cReply::TYPES {
             assert!(<C2cReply as Message>::TYPES.contains(kind), "{kind}");
         }

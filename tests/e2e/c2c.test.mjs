@@ -242,7 +242,7 @@ describe('click-to-call', () => {
     assert.deepEqual(logs.filter((l) => l.includes('dialling')), []);
   });
 
-  test("the popup's global click-to-call switch removes the affordances from open pages", async (t) => {
+  test("the options page's global click-to-call switch removes the affordances from open pages", async (t) => {
     const pbx = await startPbx();
     t.after(() => pbx.stop());
     const { site, ext, page } = await setUp(t, { '/plain': { body: PLAIN } });
@@ -252,10 +252,12 @@ describe('click-to-call', () => {
     await popup.goto(ext.popupUrl);
     await configureAccount(popup, { server: pbx.ws_url, username: '1001', password: 'pass1001' });
     await popup.click('#tab-settings', { timeout: 10_000 });
-    await popup.waitForSelector('#setting-c2c:checked');
-    await popup.click('#setting-c2c');
+    // The popup's Settings opens the options page, which holds the global switch.
+    const [options] = await Promise.all([ext.context.waitForEvent('page'), popup.click('#open-options')]);
+    await options.waitForSelector('#setting-c2c:checked', { timeout: 20_000 });
+    await options.click('#setting-c2c');
     await until('affordances removed', async () => (await page.locator('ringside-c2c').count()) === 0, 5_000);
-    await popup.click('#setting-c2c');
+    await options.click('#setting-c2c');
     await callable(page, 1);
   });
 
