@@ -155,7 +155,12 @@ fn native_tests() -> Result<Counts> {
 /// (the PBX binary) get the same feature set and so reuse its artifacts instead of rebuilding.
 pub fn select_native_packages(command: &mut Command) -> Result<()> {
     command.args(["--workspace", "--exclude", "xtask"]);
-    for (package, dir) in [("ringside-background", "background"), ("ringside-popup", "popup")] {
+    for (package, dir) in [
+        ("ringside-background", "background"),
+        ("ringside-popup", "popup"),
+        ("ringside-options", "options"),
+        ("ringside-ui", "ui"),
+    ] {
         if !has_native_tests(&util::root().join(dir))? {
             command.args(["--exclude", package]);
         }
