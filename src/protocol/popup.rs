@@ -278,6 +278,7 @@ mod tests {
             Request::Logout,
             Request::Dial {
                 number: "+1 (415) \"x\"".into(),
+                video: true,
             },
             Request::Mute {
                 call: 3,
