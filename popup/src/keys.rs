@@ -6,7 +6,6 @@
 //! snapshot.
 
 use ringside::function_keys::{FunctionKey, MAX_KEYS};
-use ringside::protocol::keys::KeysRequest;
 use ringside::protocol::popup::PopupKeysReply;
 use ringside::settings::Language;
 use ringside::ui_keys::{key_face, press_key, state_of, KeyFace};
@@ -60,7 +59,7 @@ pub fn keys_screen(props: &ScreenProps) -> Html {
         let (config, notice) = (config.clone(), notice.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                match chrome::request_keys(&KeysRequest::GetKeys).await {
+                match chrome::get_keys().await {
                     Some(PopupKeysReply::Keys { keys }) => config.set(Some(keys)),
                     _ => notice.set(Notice::error("errWorkerUnavailable", String::new())),
                 }

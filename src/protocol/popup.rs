@@ -129,6 +129,18 @@ pub fn encode_keys_request(request: &KeysRequest) -> String {
     compact(request)
 }
 
+/// `get_keys`, the key grid's only read: written as text, so the popup does
+/// not carry the encoder of every key request (the editor's `set_keys` with
+/// the whole configuration).
+pub fn encode_get_keys() -> String {
+    format!("{{\"v\":{PROTOCOL_VERSION},\"type\":\"get_keys\"}}")
+}
+
+/// `press_key` for key `id` (see [`encode_get_keys`]).
+pub fn encode_press_key(id: u32) -> String {
+    format!("{{\"v\":{PROTOCOL_VERSION},\"type\":\"press_key\",\"id\":{id}}}")
+}
+
 /// [`encode_request`] for a click-to-call request.
 pub fn encode_c2c_request(request: &C2cRequest) -> String {
     compact(request)
@@ -294,7 +306,17 @@ mod tests {
             assert_eq!(Request::decode(&text), Ok(request));
         }
         let press = KeysRequest::PressKey { id: 4 };
-        assert_eq!(KeysRequest::decode(&encode_keys_request(&press)), Ok(press));
+        assert_eq!(
+            KeysRequest::decode(&encode_keys_request(&press)),
+            Ok(press.clone())
+        );
+        assert_eq!(KeysRequest::decode(&encode_press_key(4)), Ok(press));
+        let max = KeysRequest::PressKey { id: u32::MAX };
+        assert_eq!(KeysRequest::decode(&encode_press_key(u32::MAX)), Ok(max));
+        assert_eq!(
+            KeysRequest::decode(&encode_get_keys()),
+            Ok(KeysRequest::GetKeys)
+        );
         let site = C2cRequest::GetSite { url: None };
         assert_eq!(C2cRequest::decode(&encode_c2c_request(&site)), Ok(site));
     }

@@ -5,8 +5,8 @@ use js_sys::{Function, Promise};
 use ringside::protocol::c2c::{C2cReply, C2cRequest};
 use ringside::protocol::keys::{KeysReply, KeysRequest};
 use ringside::protocol::popup::{
-    decode_push, encode_c2c_request, encode_keys_request, encode_request, PopupC2cReply,
-    PopupKeysReply, PopupReply,
+    decode_push, encode_c2c_request, encode_get_keys, encode_keys_request, encode_press_key,
+    encode_request, PopupC2cReply, PopupKeysReply, PopupReply,
 };
 use ringside::protocol::{ProtocolError, Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
@@ -111,9 +111,15 @@ pub async fn request_keys<R: Decode>(request: &KeysRequest) -> Option<R> {
     R::decode(&text).ok()
 }
 
+/// `get_keys` (see [`encode_get_keys`]); `None` for an error reply or no worker.
+pub async fn get_keys<R: Decode>() -> Option<R> {
+    let text = send_text(&encode_get_keys()).await.ok()?;
+    R::decode(&text).ok()
+}
+
 /// Press key `id`: the worker answers like a call command.
 pub async fn request_press(id: u32) -> Result<PopupReply, WorkerUnavailable> {
-    let text = send_text(&encode_keys_request(&KeysRequest::PressKey { id })).await?;
+    let text = send_text(&encode_press_key(id)).await?;
     PopupReply::decode(&text).map_err(|_| WorkerUnavailable)
 }
 
