@@ -4,7 +4,6 @@
 //! (background/src/c2c.rs); this only edits it.
 
 use ringside::c2c::SiteState;
-use ringside::protocol::c2c::C2cRequest;
 use ringside::protocol::popup::PopupC2cReply;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -31,12 +30,7 @@ pub fn click_to_call() -> Html {
                 else {
                     return;
                 };
-                if let Some(PopupC2cReply::Site { site: state }) =
-                    chrome::request_c2c(&C2cRequest::GetSite {
-                        url: Some(url.clone()),
-                    })
-                    .await
-                {
+                if let Some(PopupC2cReply::Site { site: state }) = chrome::get_site(&url).await {
                     site.set(Some((url, state)));
                 }
             });
@@ -50,13 +44,11 @@ pub fn click_to_call() -> Html {
                 return;
             };
             let site = site.clone();
-            let request = C2cRequest::SetSite {
-                url: url.clone(),
-                enabled: (!skip).then_some(on),
-                skip_confirmation: skip.then_some(on),
-            };
+            let (enabled, skip_confirmation) = ((!skip).then_some(on), skip.then_some(on));
             wasm_bindgen_futures::spawn_local(async move {
-                if let Some(PopupC2cReply::Site { site: state }) = chrome::request_c2c(&request).await {
+                if let Some(PopupC2cReply::Site { site: state }) =
+                    chrome::set_site(&url, enabled, skip_confirmation).await
+                {
                     site.set(Some((url, state)));
                 }
             });

@@ -141,6 +141,50 @@ pub fn encode_press_key(id: u32) -> String {
     format!("{{\"v\":{PROTOCOL_VERSION},\"type\":\"press_key\",\"id\":{id}}}")
 }
 
+/// `get_site` for the page at `url`, the popup's "this site" switches'
+/// read: written from a struct of its own, so the popup does not carry the
+/// encoder of every click-to-call request (the settings with their per-site
+/// table, the page scans).
+pub fn encode_get_site(url: &str) -> String {
+    site_request("get_site", url, None, None)
+}
+
+/// `set_site` (see [`encode_get_site`]); `None` leaves a switch as it is.
+pub fn encode_set_site(
+    url: &str,
+    enabled: Option<bool>,
+    skip_confirmation: Option<bool>,
+) -> String {
+    site_request("set_site", url, enabled, skip_confirmation)
+}
+
+fn site_request(
+    kind: &'static str,
+    url: &str,
+    enabled: Option<bool>,
+    skip_confirmation: Option<bool>,
+) -> String {
+    #[derive(serde::Serialize)]
+    struct SiteRequest<'a> {
+        v: u64,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        url: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        enabled: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        skip_confirmation: Option<bool>,
+    }
+    serde_json::to_string(&SiteRequest {
+        v: PROTOCOL_VERSION,
+        kind,
+        url,
+        enabled,
+        skip_confirmation,
+    })
+    .unwrap_or_default()
+}
+
 /// [`encode_request`] for a click-to-call request.
 pub fn encode_c2c_request(request: &C2cRequest) -> String {
     compact(request)
@@ -319,6 +363,23 @@ mod tests {
         );
         let site = C2cRequest::GetSite { url: None };
         assert_eq!(C2cRequest::decode(&encode_c2c_request(&site)), Ok(site));
+        let url = "https://example.org/a?q=\"x\"&b=中";
+        assert_eq!(
+            C2cRequest::decode(&encode_get_site(url)),
+            Ok(C2cRequest::GetSite {
+                url: Some(url.into())
+            })
+        );
+        for (enabled, skip_confirmation) in [(Some(false), None), (None, Some(true))] {
+            assert_eq!(
+                C2cRequest::decode(&encode_set_site(url, enabled, skip_confirmation)),
+                Ok(C2cRequest::SetSite {
+                    url: url.into(),
+                    enabled,
+                    skip_confirmation
+                })
+            );
+        }
     }
 
     #[test]

@@ -5,8 +5,8 @@ use js_sys::{Function, Promise};
 use ringside::protocol::c2c::{C2cReply, C2cRequest};
 use ringside::protocol::keys::{KeysReply, KeysRequest};
 use ringside::protocol::popup::{
-    decode_push, encode_c2c_request, encode_get_keys, encode_keys_request, encode_press_key,
-    encode_request, PopupC2cReply, PopupKeysReply, PopupReply,
+    decode_push, encode_c2c_request, encode_get_keys, encode_get_site, encode_keys_request,
+    encode_press_key, encode_request, encode_set_site, PopupC2cReply, PopupKeysReply, PopupReply,
 };
 use ringside::protocol::{ProtocolError, Push, Reply, Request, STATE_PORT};
 use wasm_bindgen::prelude::*;
@@ -102,6 +102,24 @@ pub async fn request<R: Decode>(request: &Request) -> Result<R, WorkerUnavailabl
 /// A click-to-call request; `None` for an error reply or no worker.
 pub async fn request_c2c<R: Decode>(request: &C2cRequest) -> Option<R> {
     let text = send_text(&encode_c2c_request(request)).await.ok()?;
+    R::decode(&text).ok()
+}
+
+/// Click-to-call on the page at `url` (see [`encode_get_site`]).
+pub async fn get_site<R: Decode>(url: &str) -> Option<R> {
+    let text = send_text(&encode_get_site(url)).await.ok()?;
+    R::decode(&text).ok()
+}
+
+/// Change the page's click-to-call switches (see [`encode_set_site`]).
+pub async fn set_site<R: Decode>(
+    url: &str,
+    enabled: Option<bool>,
+    skip_confirmation: Option<bool>,
+) -> Option<R> {
+    let text = send_text(&encode_set_site(url, enabled, skip_confirmation))
+        .await
+        .ok()?;
     R::decode(&text).ok()
 }
 
