@@ -3,15 +3,17 @@
 // worker opened this window with the call's one-time token and the exact
 // dial string; a trusted click on Call sends the token back, nothing else
 // can.
-'use strict';
+import { pageTexts } from './page-texts.js';
 
-const msg = (name) => chrome.i18n.getMessage(name) || name;
+const msg = await pageTexts([
+  'htmlLang', 'appName', 'c2cConfirmTitle', 'c2cConfirmCall', 'c2cConfirmCancel', 'c2cNotRegistered', 'c2cCallFailed',
+]);
 const params = new URLSearchParams(location.search);
 const token = params.get('token') ?? '';
 const dial = params.get('dial') ?? '';
 const $ = (id) => document.getElementById(id);
 
-document.documentElement.lang = chrome.i18n.getUILanguage();
+document.documentElement.lang = msg('htmlLang');
 document.title = msg('appName');
 $('title').textContent = msg('c2cConfirmTitle');
 $('dial').textContent = dial;

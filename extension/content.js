@@ -44,7 +44,16 @@
   // Above this many candidate nodes, on-screen ones are sent first.
   const HUGE = 500;
 
-  const msg = (name, ...subs) => chrome.i18n.getMessage(name, subs) || name;
+  // Words in the language chosen in Ringside's Settings, sent by the worker
+  // (chrome.i18n knows only the browser's); chrome.i18n for what it did not
+  // send. A content script cannot import page-texts.js, hence the copy.
+  const TEXT_KEYS = ['c2cAffordance', 'c2cConfirmTitle', 'c2cConfirmCall', 'c2cConfirmCancel',
+    'c2cCallFailed', 'c2cNotRegistered', 'c2cNotANumber'];
+  let texts = {};
+  const msg = (name, ...subs) =>
+    name in texts
+      ? subs.reduce((text, value, i) => text.replaceAll(`$${i + 1}`, value), texts[name])
+      : chrome.i18n.getMessage(name, subs) || name;
 
   let site = null; // the worker's SiteState for this page
   let running = false;
@@ -333,8 +342,12 @@
 
   async function refresh() {
     try {
-      const reply = await send({ type: 'get_site' });
+      const [reply, said] = await Promise.all([
+        send({ type: 'get_site' }),
+        send({ type: 'get_texts', keys: TEXT_KEYS }).catch(() => null),
+      ]);
       site = reply?.type === 'site' ? reply.site : null;
+      texts = said?.type === 'texts' ? said.texts : {};
     } catch {
       site = null;
     }

@@ -7,7 +7,11 @@
 // #result[data-state] is pending | checking | granted | denied | failed, and
 // its text says what the getUserMedia attempt gave.
 
-const t = (key, ...subs) => chrome.i18n.getMessage(key, subs) || key;
+import { pageTexts } from './page-texts.js';
+
+const t = await pageTexts([
+  'htmlLang', 'permTitle', 'permWhy', 'permAllow', 'permChecking', 'permGranted', 'permDenied', 'permFailed',
+]);
 const result = document.getElementById('result');
 const allow = document.getElementById('allow');
 
@@ -32,7 +36,7 @@ async function ask() {
   }
 }
 
-document.documentElement.lang = chrome.i18n.getUILanguage();
+document.documentElement.lang = t('htmlLang');
 document.title = t('permTitle');
 document.getElementById('title').textContent = t('permTitle');
 document.getElementById('why').textContent = t('permWhy');

@@ -532,9 +532,9 @@ mod locale_tests {
 
     use serde_json::Value;
 
-    /// Messages that are the same in every language: the product name and
-    /// an example URL.
-    const PROPER: [&str; 3] = ["appName", "popupTitle", "placeholderServer"];
+    /// Messages that are not prose: the product name, an example URL and
+    /// the language tag.
+    const PROPER: [&str; 4] = ["appName", "popupTitle", "placeholderServer", "htmlLang"];
 
     fn load(language: &str) -> BTreeMap<String, String> {
         let path = format!(

@@ -20,7 +20,9 @@ use std::cell::RefCell;
 use js_sys::{Object, Promise, Reflect};
 use ringside::c2c::{self, C2cSettings, PendingCall, SiteChange, SiteState, SETTINGS_KEY};
 use ringside::phone::{dial_selection, find_numbers, find_numbers_in_batch, DialError, DialRules};
-use ringside::protocol::c2c::{Audience, C2cReply, C2cRequest, ConfirmShown, TabMessage, TopPage};
+use ringside::protocol::c2c::{
+    Audience, C2cReply, C2cRequest, ConfirmShown, TabMessage, TopPage, MAX_TEXT_KEYS,
+};
 use ringside::protocol::{ErrorCode, ProtocolError, Reply};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -230,6 +232,14 @@ pub async fn on_message(message: &JsValue, sender: &JsValue) -> Option<JsValue> 
 
 async fn handle(request: C2cRequest, sender: &Sender) -> JsValue {
     match request {
+        C2cRequest::GetTexts { keys } => {
+            if keys.len() > MAX_TEXT_KEYS {
+                return error(ErrorCode::BadRequest);
+            }
+            reply(C2cReply::Texts {
+                texts: crate::i18n::chosen_texts(&keys),
+            })
+        }
         C2cRequest::Detect { texts } => {
             if let Err(e) = c2c::check_detect(&texts) {
                 chrome::warn(&format!("ringside: detect refused: {e}"));
@@ -493,7 +503,7 @@ pub fn on_storage_changed(changes: &JsValue) {
     }
 }
 
-async fn notify_tabs() {
+pub(crate) async fn notify_tabs() {
     let Ok(query) = tabs_query(&Object::new()) else {
         return;
     };

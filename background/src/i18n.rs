@@ -5,7 +5,7 @@
 //! chrome.i18n answers.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use js_sys::{Function, Promise, Reflect};
 use ringside::settings::Language;
@@ -67,9 +67,41 @@ pub async fn load(language: Option<Language>) {
     };
     let table: Table = entries
         .into_iter()
-        .filter_map(|(key, entry)| Some((key, entry.get("message")?.as_str()?.to_owned())))
+        .filter_map(|(key, entry)| Some((key, positional_message(&entry)?)))
         .collect();
     LOADED.with(|loaded| *loaded.borrow_mut() = Some((language, table)));
+}
+
+/// An entry's message with its named placeholders (`$NUMBER$`) turned into
+/// their content (`$1`), the form chrome.i18n's callers substitute into.
+fn positional_message(entry: &serde_json::Value) -> Option<String> {
+    let mut message = entry.get("message")?.as_str()?.to_owned();
+    if let Some(placeholders) = entry.get("placeholders").and_then(|p| p.as_object()) {
+        for (name, placeholder) in placeholders {
+            if let Some(content) = placeholder.get("content").and_then(|c| c.as_str()) {
+                message = message
+                    .replace(&format!("${}$", name.to_ascii_uppercase()), content)
+                    .replace(&format!("${name}$"), content);
+            }
+        }
+    }
+    Some(message)
+}
+
+/// The messages of `keys` in the chosen language, for pages that cannot
+/// read it themselves; empty when the user follows the browser's language
+/// (their own chrome.i18n is right then).
+pub fn chosen_texts(keys: &[String]) -> BTreeMap<String, String> {
+    let Some(language) = crate::settings::current().language else {
+        return BTreeMap::new();
+    };
+    LOADED.with(|loaded| match &*loaded.borrow() {
+        Some((l, table)) if *l == language => keys
+            .iter()
+            .filter_map(|k| Some((k.clone(), table.get(k)?.clone())))
+            .collect(),
+        _ => BTreeMap::new(),
+    })
 }
 
 async fn fetch_text(url: &str) -> Option<String> {

@@ -302,8 +302,10 @@ pub async fn handle(request: Request) -> Result<Reply, Request> {
                 crate::calls::settings_changed();
                 if language_changed {
                     crate::i18n::load(settings.language).await;
-                    // The context menu keeps the title it was created with.
+                    // The context menu keeps the title it was created with;
+                    // content scripts ask for their texts again.
                     crate::c2c::c2c_install().await;
+                    crate::c2c::notify_tabs().await;
                 }
                 Reply::Settings { settings }
             } else {

@@ -9,8 +9,8 @@
 //! [`Reply::Error`](super::Reply::Error).
 //!
 //! Who may send what (the worker checks `sender`):
-//! - `detect`, `get_site` (without `url`), `resolve_dial`: anyone in the
-//!   extension; a content script sees only its own page.
+//! - `detect`, `get_site` (without `url`), `resolve_dial`, `get_texts`:
+//!   anyone in the extension; a content script sees only its own page.
 //! - `call_number`: a content script only (`sender.tab` set, sender URL not
 //!   an extension page), on a site where click-to-call is active. It is sent
 //!   after a trusted click and the confirmation (or the site's
@@ -26,6 +26,8 @@
 //!   document's content script, or the extension's confirmation window),
 //!   after a trusted click on its Call button. The token is the authority:
 //!   one use, its own tab only, two minutes.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +78,16 @@ pub enum C2cRequest {
     /// ([`TabMessage::ConfirmCall`]). → the `dial` reply (`call`, or
     /// `error`; `forbidden` for an unknown, used or expired token).
     ConfirmedCall { token: String },
+    /// The messages `keys` of `_locales` in the language chosen in the
+    /// popup's Settings, for the content script and the small extension
+    /// pages, whose chrome.i18n knows only the browser's language. At most
+    /// [`MAX_TEXT_KEYS`] keys. → [`C2cReply::Texts`]: only the keys the
+    /// chosen table has, none when the user follows the browser's language.
+    GetTexts { keys: Vec<String> },
 }
+
+/// The most keys one `get_texts` may ask for.
+pub const MAX_TEXT_KEYS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -93,6 +104,11 @@ pub enum C2cReply {
     Resolved {
         dial: String,
         extension: Option<String>,
+    },
+    /// Key → message, named placeholders already turned into `$1`… as
+    /// chrome.i18n's substitutions expect.
+    Texts {
+        texts: BTreeMap<String, String>,
     },
 }
 
@@ -141,10 +157,12 @@ impl Message for C2cRequest {
         "call_number",
         "confirm_in_top",
         "confirmed_call",
+        "get_texts",
     ];
 }
 impl Message for C2cReply {
-    const TYPES: &'static [&'static str] = &["matches", "site", "c2c_settings", "resolved"];
+    const TYPES: &'static [&'static str] =
+        &["matches", "site", "c2c_settings", "resolved", "texts"];
 }
 impl Message for TabMessage {
     const TYPES: &'static [&'static str] = &["site_changed", "confirm_call", "top_page"];
@@ -175,7 +193,8 @@ impl C2cRequest {
         match self {
             C2cRequest::Detect { .. }
             | C2cRequest::ResolveDial { .. }
-            | C2cRequest::ConfirmedCall { .. } => Audience::Anyone,
+            | C2cRequest::ConfirmedCall { .. }
+            | C2cRequest::GetTexts { .. } => Audience::Anyone,
             C2cRequest::GetSite { url: None } => Audience::Anyone,
             C2cRequest::GetSite { url: Some(_) }
             | C2cRequest::SetSite { .. }
@@ -210,6 +229,29 @@ impl TabMessage {
 mod tests {
     use super::*;
     use crate::phone::{find_numbers, DialRules};
+
+    #[test]
+    fn get_texts_round_trips_and_anyone_may_ask() {
+        let request =
+            C2cRequest::decode(r#"{"v":1,"type":"get_texts","keys":["c2cConfirmCall"]}"#).unwrap();
+        assert_eq!(
+            request,
+            C2cRequest::GetTexts {
+                keys: vec!["c2cConfirmCall".into()]
+            }
+        );
+        assert_eq!(request.audience(), Audience::Anyone);
+        let reply = C2cReply::Texts {
+            texts: BTreeMap::from([("c2cConfirmCall".into(), "呼叫".into())]),
+        };
+        let text = reply.encode();
+        assert!(
+            text.contains(r#""texts":{"c2cConfirmCall":"呼叫"}"#),
+            "{text}"
+        );
+        assert_eq!(C2cReply::decode(&text), Ok(reply));
+        assert!(C2cRequest::decode(r#"{"v":1,"type":"get_texts","keys":"x"}"#).is_err());
+    }
 
     #[test]
     fn detect_round_trips_with_utf16_offsets() {

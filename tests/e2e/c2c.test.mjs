@@ -155,6 +155,26 @@ describe('click-to-call', () => {
     session.terminate();
   });
 
+  test('the affordance, the confirmation and the confirmation window speak the language chosen in Settings', async (t) => {
+    const { site, ext, page } = await setUp(t, { '/plain': { body: PLAIN } });
+    const control = await extensionPage(ext);
+    const { settings } = await send(control, { type: 'get_settings' });
+    const saved = await send(control, { type: 'set_settings', settings: { ...settings, language: 'zh_CN' } });
+    assert.equal(saved.type, 'settings', JSON.stringify(saved));
+    await page.goto(site.url('/plain'));
+    const numbers = await callable(page, 1);
+    assert.equal(await numbers.first().getAttribute('title'), '用 Ringside 呼叫 4155550132');
+    await numbers.first().click();
+    const shown = await confirmation(page);
+    assert.match(shown, /呼叫此号码？/);
+    assert.doesNotMatch(shown, /Call this number/);
+    await page.keyboard.press('Escape');
+    const dialog = await ext.context.newPage();
+    await dialog.goto(`chrome-extension://${ext.extensionId}/confirm.html?token=00&dial=1003`);
+    await until('the window in Chinese', async () => (await dialog.textContent('#call')) === '呼叫', 5_000);
+    assert.equal(await dialog.getAttribute('html', 'lang'), 'zh-CN');
+  });
+
   test('"Call <selection>" context menu: the item exists after install (its confirmation: c2c-frames.test.mjs)', async (t) => {
     const { ext } = await setUp(t, {});
     const [worker] = ext.context.serviceWorkers();
