@@ -198,6 +198,10 @@ describe('popup', () => {
     }
     const english = await openOptions(ext, 'en');
     assert.equal(hasCjk(await visibleText(english)), false, 'Chinese left on the options page in English');
+    // An options tab left open follows a switch made in the popup.
+    await setLanguage(popup, 'zh_CN');
+    await english.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+    assert.deepEqual(englishWords(await visibleText(english)), [], 'the open options page switched to Chinese');
   });
 
   test('every screen passes axe in both languages and colour schemes; screenshots', async (t) => {

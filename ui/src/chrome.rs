@@ -22,6 +22,8 @@ extern "C" {
     fn runtime_open_options_page() -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["chrome", "i18n"], js_name = getUILanguage)]
     fn i18n_get_ui_language() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["chrome", "storage", "onChanged"], js_name = addListener)]
+    fn storage_on_changed_add_listener(listener: &Function) -> Result<(), JsValue>;
 
     pub type Port;
     #[wasm_bindgen(method, getter, js_name = onMessage)]
@@ -53,6 +55,22 @@ pub fn ui_language() -> String {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_else(|| "en".to_owned())
+}
+
+/// Calls `changed` whenever another page saved the settings, so that the
+/// popup and the options page, open side by side, follow each other (the
+/// language above all). For the page's lifetime.
+pub fn on_settings_saved(changed: impl Fn() + 'static) {
+    let listener =
+        Closure::<dyn Fn(JsValue, JsValue)>::new(move |changes: JsValue, area: JsValue| {
+            let settings = js_sys::Reflect::has(&changes, &"settings".into()).unwrap_or(false);
+            if settings && area.as_string().as_deref() == Some("local") {
+                changed();
+            }
+        });
+    if storage_on_changed_add_listener(listener.as_ref().unchecked_ref()).is_ok() {
+        listener.forget();
+    }
 }
 
 /// Open the options page (options.html: the editors used rarely), or bring

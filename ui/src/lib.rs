@@ -81,6 +81,16 @@ fn subscribe(
     *slot.borrow_mut() = port;
 }
 
+async fn load_settings_now(dispatch: &Callback<UiAction>) {
+    if let Ok(PopupReply::Settings { settings }) = chrome::request(&Request::GetSettings).await {
+        dispatch.emit(UiAction::Settings(settings));
+    }
+}
+
+fn load_settings(dispatch: Callback<UiAction>) {
+    wasm_bindgen_futures::spawn_local(async move { load_settings_now(&dispatch).await });
+}
+
 /// The worker's state for a page of the extension: subscribes to the
 /// snapshots (re-subscribing when the worker restarts), loads the settings
 /// and the history, and keeps `<html lang>` in step with the language.
@@ -101,12 +111,12 @@ pub fn use_worker_state() -> (UseReducerHandle<Ui>, Callback<UiAction>) {
             let slot = Rc::new(RefCell::new(None));
             let closed = Rc::new(Cell::new(false));
             subscribe(dispatch.clone(), slot.clone(), closed.clone());
+            {
+                let dispatch = dispatch.clone();
+                chrome::on_settings_saved(move || load_settings(dispatch.clone()));
+            }
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(PopupReply::Settings { settings }) =
-                    chrome::request(&Request::GetSettings).await
-                {
-                    dispatch.emit(UiAction::Settings(settings));
-                }
+                load_settings_now(&dispatch).await;
                 refresh_history(dispatch, false);
             });
             move || {
