@@ -199,8 +199,10 @@ test('120 BLF keys reach a first state within 5 s of registration, SUBSCRIBEs pa
 
   // Kamailio logs every request with its source and Call-ID; C's connection
   // is the source of its last REGISTER. A new subscription is its first
-  // SUBSCRIBE (a new Call-ID); the PBX challenges it once, so the wire carries
-  // up to twice the pacing limit.
+  // SUBSCRIBE (a new Call-ID), paced; the PBX challenges it once and the
+  // answer follows at once, so the wire carries about twice the pacing limit
+  // (a bound on it would count retries of the window before: the pacing and
+  // "challenged once, never a loop" are what is asserted).
   const log = await readFile(pbx.log, 'utf8');
   const src = [...log.matchAll(/RINGSIDE-REGISTER user=1003 ts=\S+ src=(\S+)/g)].at(-1)?.[1];
   assert.ok(src, 'C registered in the log');
@@ -215,5 +217,10 @@ test('120 BLF keys reach a first state within 5 s of registration, SUBSCRIBEs pa
   console.log(`# 1003: ${starts.size} subscriptions so far, busiest second ${newPerSecond} new / ${wirePerSecond} SUBSCRIBEs on the wire`);
   assert.ok(starts.size >= 120, `${starts.size} subscriptions`);
   assert.ok(newPerSecond <= SUBSCRIBES_PER_SECOND, `${newPerSecond} new subscriptions in one second`);
-  assert.ok(wirePerSecond <= 2 * SUBSCRIBES_PER_SECOND, `${wirePerSecond} SUBSCRIBEs in one second`);
+  const perDialog = new Map();
+  for (const { t, callId } of subscribes) {
+    if (t < starts.get(callId) + 2000) perDialog.set(callId, (perDialog.get(callId) ?? 0) + 1);
+  }
+  const most = Math.max(...perDialog.values());
+  assert.ok(most <= 2, `a subscription sent ${most} SUBSCRIBEs in its first 2 s (challenged once at most)`);
 });

@@ -7,44 +7,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPbx } from '../peers/index.js';
-import { killWorker, launchExtension } from './lib/extension.mjs';
+import { killWorker } from './lib/extension.mjs';
+import { ringside, stats, until } from './lib/ringside.mjs';
 
-const V = 1;
 let pbx;
 let a;
 let b;
 
-async function ringside(user) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  await page.evaluate(
-    (account) => chrome.storage.local.set({ account }),
-    { server: pbx.ws_url, username: user, password: `pass${user}` },
-  );
-  const send = (msg) => page.evaluate((m) => chrome.runtime.sendMessage(m), { v: V, ...msg });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  const worker = () => ext.context.serviceWorkers()[0];
-  return { ext, page, user, send, snap, worker };
-}
-
-async function until(what, fn, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
-
 const callIn = (side, pred) => until(`a call on ${side.user}`, async () => (await side.snap()).calls.find(pred));
-const stats = async (side, call) => {
-  const r = await side.send({ type: 'media_stats', call });
-  if (r?.type !== 'media_stats') throw new Error(JSON.stringify(r));
-  return r.stats;
-};
 
 async function mediaGrows(side, call) {
   const first = await until(`inbound audio on ${side.user}`, async () => {
@@ -75,7 +45,7 @@ async function ended(side, id) {
 
 before(async () => {
   pbx = await startPbx();
-  [a, b] = await Promise.all([ringside('1001'), ringside('1002')]);
+  [a, b] = await Promise.all([ringside(pbx, '1001'), ringside(pbx, '1002')]);
   for (const side of [a, b]) {
     await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
   }

@@ -11,51 +11,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startPbx } from '../peers/index.js';
-import { CHROMIUM_FLAGS, LAUNCH_TIMEOUT_MS, chromiumPath, distDir, launchExtension } from './lib/extension.mjs';
-import { hangupAll } from './lib/ringside.mjs';
+import { CHROMIUM_FLAGS, LAUNCH_TIMEOUT_MS, chromiumPath, distDir } from './lib/extension.mjs';
+import { hangupAll, ringside, stats, talkTo, until } from './lib/ringside.mjs';
 
-const V = 1;
 let pbx;
 let a;
 let b;
 
-function sides(ext, page, user) {
-  const send = (msg) => page.evaluate((m) => chrome.runtime.sendMessage(m), { v: V, ...msg });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  return { ext, page, user, send, snap };
-}
-
-async function ringside(user) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  await page.evaluate((account) => chrome.storage.local.set({ account }), {
-    server: pbx.ws_url,
-    username: user,
-    password: `pass${user}`,
-  });
-  return sides(ext, page, user);
-}
-
-async function until(what, fn, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
-
 const callIn = (side, pred) => until(`a call on ${side.user}`, async () => (await side.snap()).calls.find(pred));
 const ended = (side, id) => callIn(side, (c) => c.id === id && c.state === 'ended');
 
-async function stats(side, call) {
-  const r = await side.send({ type: 'media_stats', call });
-  if (r?.type !== 'media_stats') throw new Error(JSON.stringify(r));
-  return r.stats;
-}
 async function status(side) {
   const r = await side.send({ type: 'media_status' });
   if (r?.type !== 'media_status') throw new Error(JSON.stringify(r));
@@ -86,7 +51,7 @@ async function hangup(side, call, other, otherCall) {
 
 before(async () => {
   pbx = await startPbx();
-  [a, b] = await Promise.all([ringside('1001'), ringside('1002')]);
+  [a, b] = await Promise.all([ringside(pbx, '1001'), ringside(pbx, '1002')]);
   for (const side of [a, b]) {
     await until(`${side.user} registered`, async () => (await side.snap()).state === 'registered');
   }
@@ -262,7 +227,7 @@ test('microphone blocked: the permission page opens on install and after a faile
       username: '1003',
       password: 'pass1003',
     });
-    const c = sides(null, page, '1003');
+    const c = talkTo(null, page, '1003');
     await until('1003 registered', async () => (await c.snap()).state === 'registered');
     const dialled = await c.send({ type: 'dial', number: '1001' });
     const failed = await ended(c, dialled.call);

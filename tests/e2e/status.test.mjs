@@ -8,38 +8,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsSIP, jssipCall, jssipUA, nextIncoming, startPbx } from '../peers/index.js';
-import { launchExtension } from './lib/extension.mjs';
+import { ringside, until } from './lib/ringside.mjs';
 
-const V = 1;
 let pbx;
 let a; // Ringside 1001: the statuses under test
 let b; // Ringside 1002: a caller that follows redirects
 const peers = {};
-
-async function ringside(user) {
-  const ext = await launchExtension();
-  const page = await ext.context.newPage();
-  await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
-  await page.evaluate((account) => chrome.storage.local.set({ account }), {
-    server: pbx.ws_url,
-    username: user,
-    password: `pass${user}`,
-  });
-  const send = (msg) => page.evaluate((m) => chrome.runtime.sendMessage(m), { v: V, ...msg });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  return { ext, page, user, send, snap };
-}
-
-async function until(what, fn, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-}
 
 /** Store `config` on 1001; the reply is the stored configuration. */
 async function configure(config) {
@@ -78,7 +52,7 @@ function jssipOutcome(peer, ringsFor = 1500) {
 
 before(async () => {
   pbx = await startPbx();
-  [a, b] = await Promise.all([ringside('1001'), ringside('1002')]);
+  [a, b] = await Promise.all([ringside(pbx, '1001'), ringside(pbx, '1002')]);
   for (const user of ['1003', '1004', '1005', '1006']) {
     peers[user] = await jssipUA({ wsUrl: pbx.ws_url, user });
   }

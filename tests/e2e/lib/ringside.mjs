@@ -38,20 +38,24 @@ export async function ringside(pbx, user, { login = true } = {}) {
   const ext = await launchExtension();
   const page = await ext.context.newPage();
   await page.goto(`chrome-extension://${ext.extensionId}/call.html?call=0`);
+  const side = talkTo(ext, page, user);
   const account = { server: pbx.ws_url, username: user, password: `pass${user}` };
+  side.login = () => page.evaluate((x) => chrome.storage.local.set({ account: x }), account);
+  if (login) await side.login();
+  return side;
+}
+
+/** Talks to the worker from `page`, an extension page of `ext` (may be null). */
+export function talkTo(ext, page, user) {
   const send = (m) => page.evaluate((x) => chrome.runtime.sendMessage(x), { v: V, ...m });
-  const snap = async () => (await send({ type: 'get_snapshot' })).snapshot;
-  const side = {
+  return {
     ext,
     page,
     user,
     send,
-    snap,
-    login: () => page.evaluate((x) => chrome.storage.local.set({ account: x }), account),
+    snap: async () => (await send({ type: 'get_snapshot' })).snapshot,
     worker: () => ext.context.serviceWorkers()[0],
   };
-  if (login) await side.login();
-  return side;
 }
 
 export const registered = (side) =>
