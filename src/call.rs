@@ -2054,20 +2054,6 @@ mod tests {
         }
     }
 
-    fn ended_in(events: &[Event], call: CallHandle) -> Vec<EndReason> {
-        ended(events, call)
-    }
-
-    fn ended(events: &[Event], call: CallHandle) -> Vec<EndReason> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::CallEnded { call: c, reason } if *c == call => Some(reason.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
     #[test]
     fn basic_call_invite_ringing_answer_ack_bye() {
         // A                     B
@@ -3534,7 +3520,7 @@ mod tests {
         assert!(sent_requests(&mut b)
             .iter()
             .any(|r| r.method == Method::Bye));
-        assert!(ended_in(&events(&mut b), call).contains(&EndReason::Timeout));
+        assert!(ended(&events(&mut b), call).contains(&EndReason::Timeout));
     }
 
     #[test]

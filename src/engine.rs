@@ -1419,6 +1419,17 @@ pub(crate) mod test_support {
         ua
     }
 
+    /// How `call` ended, once per `CallEnded` among `events`.
+    pub fn ended(events: &[Event], call: CallHandle) -> Vec<EndReason> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::CallEnded { call: c, reason } if *c == call => Some(reason.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every message the UA queued, parsed back.
     pub fn sent(ua: &mut UserAgent) -> Vec<SipMessage> {
         std::iter::from_fn(|| ua.poll_transmit())

@@ -201,16 +201,6 @@ mod tests {
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\n";
     const PEER: &str = "<sip:1002@192.0.2.9;transport=ws;alias=192.0.2.9~5060~5>";
 
-    fn ended(events: &[Event], call: CallHandle) -> Vec<EndReason> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::CallEnded { call: c, reason } if *c == call => Some(reason.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
     fn connected() -> CallState {
         CallState::Connected {
             local_hold: false,

@@ -156,16 +156,6 @@ mod tests {
         ua
     }
 
-    fn ended(events: &[Event], call: CallHandle) -> Vec<EndReason> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::CallEnded { call: c, reason } if *c == call => Some(reason.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
     fn routes(request: &Request) -> Vec<String> {
         codec::headers(request, "Route")
             .into_iter()

@@ -8,24 +8,18 @@
 // and then ends the call as lost. (With a B2BUA PBX, whose Contact stays
 // valid, the refresh passes: calls-blip.test.mjs shows that path.)
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPbx } from '../peers/index.js';
-import { audio, connect, registered, ringside, until } from './lib/ringside.mjs';
+import { audio, connect, registered, ringsidesForFile, until } from './lib/ringside.mjs';
 
 let pbx;
 let a;
 let b;
 
-before(async () => {
-  pbx = await startPbx();
-  [a, b] = await Promise.all([ringside(pbx, '1001'), ringside(pbx, '1002')]);
-  for (const side of [a, b]) await registered(side);
-});
-
-after(async () => {
-  await Promise.all([a?.ext.close(), b?.ext.close()]);
-  await pbx?.stop();
+ringsidesForFile(['1001', '1002'], (p, [x, y]) => {
+  pbx = p;
+  a = x;
+  b = y;
 });
 
 test('after a PBX restart both sides retry their refresh, keep the media, then end the call as lost', async () => {

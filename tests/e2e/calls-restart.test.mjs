@@ -6,13 +6,12 @@
 // target-refreshing re-INVITE (the PBX routes to the new connection from
 // then on). Then the call is held, resumed and hung up from either side.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startPbx } from '../peers/index.js';
 import { killWorker } from './lib/extension.mjs';
-import { audio, callIn, connect, registered, ringside, until } from './lib/ringside.mjs';
+import { audio, callIn, connect, registered, ringsidesForFile, until } from './lib/ringside.mjs';
 
 let pbx;
 let a;
@@ -40,15 +39,10 @@ async function restart(side, id) {
   await until('the target-refreshing re-INVITE', async () => (await invitesSince(offset)) >= 1);
 }
 
-before(async () => {
-  pbx = await startPbx();
-  [a, b] = await Promise.all([ringside(pbx, '1001'), ringside(pbx, '1002')]);
-  for (const side of [a, b]) await registered(side);
-});
-
-after(async () => {
-  await Promise.all([a?.ext.close(), b?.ext.close()]);
-  await pbx?.stop();
+ringsidesForFile(['1001', '1002'], (p, [x, y]) => {
+  pbx = p;
+  a = x;
+  b = y;
 });
 
 test('after a worker restart the callee holds, resumes and hangs up; the caller gets the BYE', async () => {

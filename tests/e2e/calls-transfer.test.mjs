@@ -2,10 +2,9 @@
 // Ringside (1001, 1002, 1003) through the local Kamailio, real media.
 // 1002 is the user who transfers; 1001 is the other party; 1003 the target.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPbx } from '../peers/index.js';
-import { audio, callIn, connect, hangupAll as hangupEvery, live, registered, ringside, until } from './lib/ringside.mjs';
+import { audio, callIn, connect, hangupAll as hangupEvery, live, ringsidesForFile, until } from './lib/ringside.mjs';
 
 let pbx;
 let a;
@@ -14,15 +13,9 @@ let c;
 
 const hangupAll = () => hangupEvery([a, b, c]);
 
-before(async () => {
-  pbx = await startPbx();
-  [a, b, c] = await Promise.all(['1001', '1002', '1003'].map((u) => ringside(pbx, u)));
-  for (const side of [a, b, c]) await registered(side);
-});
-
-after(async () => {
-  await Promise.all([a, b, c].map((s) => s?.ext.close()));
-  await pbx?.stop();
+ringsidesForFile(['1001', '1002', '1003'], (p, sides) => {
+  pbx = p;
+  [a, b, c] = sides;
 });
 
 test('blind transfer: 1002 sends 1001 to 1003', async () => {

@@ -2,10 +2,9 @@
 // running Ringside (1001, 1002, 1003) through the local Kamailio, real media.
 // 1002 is the user with two calls: 1001 is talking to them when 1003 calls.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPbx } from '../peers/index.js';
-import { audio, callIn, connect, hangupAll as hangupEvery, live, registered, ringside, until, level } from './lib/ringside.mjs';
+import { audio, callIn, connect, hangupAll as hangupEvery, level, live, ringsidesForFile, until } from './lib/ringside.mjs';
 
 let pbx;
 let a;
@@ -28,15 +27,9 @@ async function secondCall() {
   return { ab, cb: { out: dialled.call, in: waiting.id } };
 }
 
-before(async () => {
-  pbx = await startPbx();
-  [a, b, c] = await Promise.all(['1001', '1002', '1003'].map((u) => ringside(pbx, u)));
-  for (const side of [a, b, c]) await registered(side);
-});
-
-after(async () => {
-  await Promise.all([a?.ext.close(), b?.ext.close(), c?.ext.close()]);
-  await pbx?.stop();
+ringsidesForFile(['1001', '1002', '1003'], (p, sides) => {
+  pbx = p;
+  [a, b, c] = sides;
 });
 
 test('call waiting: answer holds the first call, the second has audio both ways', async () => {

@@ -3,13 +3,12 @@
 // Codec and frame counts are read from the offscreen documents
 // (`media_stats`), the picture from the call window's <video> elements.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startPbx } from '../peers/index.js';
 import { killWorker } from './lib/extension.mjs';
-import { callIn as callOn, registered, ringside, stats, until as waitFor } from './lib/ringside.mjs';
+import { callIn as callOn, registered, ringsidesForFile, stats, until as waitFor } from './lib/ringside.mjs';
 
 let pbx;
 let a;
@@ -51,15 +50,10 @@ async function videoFlows(x, xc, y, yc) {
   return s;
 }
 
-before(async () => {
-  pbx = await startPbx();
-  [a, b] = await Promise.all([ringside(pbx, '1001'), ringside(pbx, '1002')]);
-  for (const side of [a, b]) await registered(side);
-});
-
-after(async () => {
-  await Promise.all([a?.ext.close(), b?.ext.close()]);
-  await pbx?.stop();
+ringsidesForFile(['1001', '1002'], (p, [x, y]) => {
+  pbx = p;
+  a = x;
+  b = y;
 });
 
 test('video call from the popup, answered with video in the call window: VP8 both ways, the remote picture plays; switch to audio keeps the call', async (t) => {

@@ -2,12 +2,15 @@
 // worker's runtime-message protocol, waiting for state, and the call
 // steps every call test needs.
 //
-//   const a = await ringside(pbx, '1001');        // account stored: logs in
-//   await registered(a);
+//   ringsidesForFile(['1001', '1002'], (p, [x, y]) => { pbx = p; a = x; b = y; });
+//   const c = await ringside(pbx, '1003');        // or one by one: logs in
+//   await registered(c);
 //   const ab = await connect(a, b);                // { out, in } call ids
 //   await audio(b, ab.in);
 
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { startPbx } from '../../peers/index.js';
 import { launchExtension } from './extension.mjs';
 
 /** The protocol version the tests speak (src/protocol.rs). */
@@ -56,6 +59,25 @@ export function talkTo(ext, page, user) {
     snap: async () => (await send({ type: 'get_snapshot' })).snapshot,
     worker: () => ext.context.serviceWorkers()[0],
   };
+}
+
+/**
+ * The test file's PBX and one registered Ringside per user: started before
+ * its tests, closed after them; `ready(pbx, sides)` hands them over.
+ */
+export function ringsidesForFile(users, ready) {
+  let pbx;
+  let sides = [];
+  before(async () => {
+    pbx = await startPbx();
+    sides = await Promise.all(users.map((user) => ringside(pbx, user)));
+    for (const side of sides) await registered(side);
+    ready(pbx, sides);
+  });
+  after(async () => {
+    await Promise.all(sides.map((side) => side.ext.close()));
+    await pbx?.stop();
+  });
 }
 
 export const registered = (side) =>
